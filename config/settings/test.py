@@ -1,0 +1,12 @@
+"""Tests: fast hashing, mail kept in memory, plain static storage so no collectstatic is needed."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, STORAGES, env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-a-secret-9a8b7c6d5e"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+MEDIA_ROOT = env.path("FOLLOWTHROUGH_MEDIA_ROOT", default=BASE_DIR / ".test-media")
+ALLOWED_HOSTS = ["*"]

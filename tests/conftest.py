@@ -1,0 +1,118 @@
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.factories import AgencyFactory, person_in
+from workflows import roles
+from workflows.models import Agency
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redis_server_binary() -> str | None:
+    return os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port, for this test session only."""
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.fail("redis-server is not installed: run the tests through bin/test, which installs it")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="ft-redis-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def use_redis(redis_url: str, settings: SettingsWrapper) -> str:
+    settings.REDIS_URL = redis_url
+    settings.CELERY_BROKER_URL = redis_url
+    return redis_url
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path: Path, settings: SettingsWrapper) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def police(db: None) -> Agency:
+    return AgencyFactory(name="Greater Manchester Police", kind=Agency.Kind.POLICE)
+
+
+@pytest.fixture
+def health(db: None) -> Agency:
+    return AgencyFactory(name="NHS Greater Manchester ICB", kind=Agency.Kind.HEALTH)
+
+
+@pytest.fixture
+def partnership(db: None) -> Agency:
+    return AgencyFactory(name="Safeguarding Partnership", kind=Agency.Kind.PARTNERSHIP)
+
+
+@pytest.fixture
+def owner(police: Agency) -> User:
+    return person_in(police, roles.ACTION_OWNER, username="police.owner")
+
+
+@pytest.fixture
+def police_lead(police: Agency) -> User:
+    return person_in(police, roles.AGENCY_LEAD, username="police.lead")
+
+
+@pytest.fixture
+def health_owner(health: Agency) -> User:
+    return person_in(health, roles.ACTION_OWNER, username="health.owner")
+
+
+@pytest.fixture
+def health_lead(health: Agency) -> User:
+    return person_in(health, roles.AGENCY_LEAD, username="health.lead")
+
+
+@pytest.fixture
+def manager(partnership: Agency) -> User:
+    return person_in(partnership, roles.MANAGER, username="manager")
+
+
+@pytest.fixture
+def second_manager(partnership: Agency) -> User:
+    return person_in(partnership, roles.MANAGER, username="chair")
+
+
+@pytest.fixture
+def executive(partnership: Agency) -> User:
+    return person_in(partnership, roles.EXECUTIVE, username="executive")
+

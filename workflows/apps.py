@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    verbose_name = "Workflows: agencies, people, calendar, actions"
+
+    def ready(self) -> None:
+        from . import roles
+
+        # Groups need the permissions that Django creates after migrating, so they are synced then.
+        post_migrate.connect(roles.sync_role_groups, sender=self)

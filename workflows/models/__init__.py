@@ -1,0 +1,34 @@
+from .actions import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    RAG,
+    Action,
+    ActionState,
+    Evidence,
+    ExtensionRequest,
+    Plan,
+    ProgressNote,
+    Recommendation,
+    Theme,
+)
+from .agencies import Agency, Person
+from .calendar import ClosureDay
+from .transitions import TransitionLog
+
+__all__ = [
+    "CLOSED_STATES",
+    "OPEN_STATES",
+    "RAG",
+    "Action",
+    "ActionState",
+    "Agency",
+    "ClosureDay",
+    "Evidence",
+    "ExtensionRequest",
+    "Person",
+    "Plan",
+    "ProgressNote",
+    "Recommendation",
+    "Theme",
+    "TransitionLog",
+]

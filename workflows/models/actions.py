@@ -1,0 +1,385 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from ..transitions import rule
+from .agencies import Agency
+
+
+class Theme(models.Model):
+    """A strategic priority or theme that work serves, e.g. Neglect, Voice of the child."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    """A business plan or improvement plan: a source of actions, like an audit or a review."""
+
+    name = models.CharField(max_length=200, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Recommendation(models.Model):
+    """What a source of learning says must change; delivered by one or more actions."""
+
+    text = models.TextField()
+    reference = models.CharField(max_length=50, blank=True)
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True)
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    theme = models.ForeignKey(Theme, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["reference", "id"]
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.text[:80]}".strip()
+
+
+class RAG(models.TextChoices):
+    """The business plan's own definitions (seed 001)."""
+
+    RED = "red", "Red"
+    AMBER = "amber", "Amber"
+    GREEN = "green", "Green"
+    GREY = "grey", "Grey (complete)"
+    NO_DATE = "no_date", "No due date"
+
+
+class ActionState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AGREED = "agreed", "Agreed"
+    IN_PROGRESS = "in_progress", "In progress"
+    AWAITING_SIGN_OFF = "awaiting_sign_off", "Awaiting sign-off"
+    COMPLETED = "completed", "Completed"
+    IMPACT_CONFIRMED = "impact_confirmed", "Impact confirmed"
+    IMPACT_NOT_EVIDENCED = "impact_not_evidenced", "Impact not evidenced"
+    DISCONTINUED = "discontinued", "Discontinued"
+
+
+OPEN_STATES = [
+    ActionState.DRAFT,
+    ActionState.AGREED,
+    ActionState.IN_PROGRESS,
+    ActionState.AWAITING_SIGN_OFF,
+]
+CLOSED_STATES = [s for s in ActionState if s not in OPEN_STATES]
+
+
+def _is_owner(action: Action, user: Any) -> bool:
+    return action.owner_id is not None and action.owner_id == user.pk
+
+
+def _leads_agency(action: Action, user: Any) -> bool:
+    person = getattr(user, "person", None)
+    return (
+        user.has_perm("workflows.view_agency_work")
+        and person is not None
+        and action.agency_id is not None
+        and person.agency_id == action.agency_id
+    )
+
+
+@rule("only the owner, their agency lead or a manager may work on this action")
+def may_work_on(action: Action, user: Any) -> bool:
+    return _is_owner(action, user) or _leads_agency(action, user) or user.has_perm("workflows.view_all_agencies")
+
+
+@rule("only the agency lead or a manager may agree an action")
+def may_agree(action: Action, user: Any) -> bool:
+    return user.has_perm("workflows.agree_action") and (
+        user.has_perm("workflows.view_all_agencies") or _leads_agency(action, user)
+    )
+
+
+@rule("only a manager who is not the action's owner may sign it off")
+def may_sign_off(action: Action, user: Any) -> bool:
+    return user.has_perm("workflows.sign_off_action") and not _is_owner(action, user)
+
+
+@rule("only a manager may discontinue an action")
+def may_discontinue(action: Action, user: Any) -> bool:
+    return bool(user.has_perm("workflows.discontinue_action"))
+
+
+@rule("only a manager who is not the action's owner may record its impact")
+def may_record_impact(action: Action, user: Any) -> bool:
+    return user.has_perm("workflows.record_impact") and not _is_owner(action, user)
+
+
+@rule("the owner is required")
+def has_owner(action: Action) -> bool:
+    return action.owner_id is not None
+
+
+@rule("the due date is required")
+def has_due_date(action: Action) -> bool:
+    return action.due_on is not None
+
+
+@rule("evidence is required before an action can be submitted for sign-off")
+def has_evidence(action: Action) -> bool:
+    return action.evidence.exists()
+
+
+class Action(ConcurrentTransitionMixin, models.Model):
+    """An owned, dated, SMART piece of work that delivers a recommendation.
+
+    State changes only through workflows.transitions.transition_perform.
+    """
+
+    class Priority(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="actions")
+    reference = models.CharField(max_length=50, blank=True)
+    description = models.TextField(help_text="Specific, measurable, achievable, relevant and time-bound.")
+    outcome_measure = models.TextField(blank=True)
+    difference_for_children = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
+    # Who a plan says is responsible when that is a group rather than a person ("Neglect subgroup").
+    responsible_group = models.CharField(max_length=300, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    # The due date first agreed; extensions move due_on and leave this alone.
+    original_due_on = models.DateField(null=True, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    theme = models.ForeignKey(Theme, on_delete=models.PROTECT, null=True, blank=True)
+    state = FSMField(default=ActionState.DRAFT, choices=ActionState.choices, protected=True, db_index=True)
+    reported_rag = models.CharField(max_length=10, choices=RAG.choices, blank=True)
+    follow_up_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_progress_on = models.DateField(null=True, blank=True)
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_on = models.DateField(null=True, blank=True)
+    impact_check_on = models.DateField(null=True, blank=True)
+    impact_recorded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        permissions = [
+            ("agree_action", "Can agree an action"),
+            ("sign_off_action", "Can sign off an action's completion"),
+            ("discontinue_action", "Can discontinue an action"),
+            ("decide_extension", "Can approve or refuse an extension"),
+            ("record_impact", "Can record whether an action made a difference"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_on"]),
+            models.Index(fields=["agency", "state", "due_on"]),
+            models.Index(fields=["owner", "state", "due_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.description[:80]}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # Transition methods hold only the state change and its milestone fields; transition_perform checks
+    # permission and conditions, saves and logs.
+
+    @transition(
+        field=state,
+        source=ActionState.DRAFT,
+        target=ActionState.AGREED,
+        conditions=[has_owner, has_due_date],
+        permission=may_agree,
+        custom={"label": "Agree"},
+    )
+    def agree(self, **_: Any) -> None:
+        self.agreed_at = timezone.now()
+        if self.original_due_on is None:
+            self.original_due_on = self.due_on
+
+    @transition(
+        field=state,
+        source=ActionState.AGREED,
+        target=ActionState.IN_PROGRESS,
+        permission=may_work_on,
+        custom={"label": "Start work"},
+    )
+    def start(self, **_: Any) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=ActionState.IN_PROGRESS,
+        target=ActionState.AWAITING_SIGN_OFF,
+        conditions=[has_evidence],
+        permission=may_work_on,
+        custom={"label": "Submit for sign-off"},
+    )
+    def submit_for_sign_off(self, **_: Any) -> None:
+        self.submitted_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=ActionState.AWAITING_SIGN_OFF,
+        target=ActionState.COMPLETED,
+        permission=may_sign_off,
+        custom={"label": "Sign off as complete"},
+    )
+    def sign_off(self, *, actor: Any, **_: Any) -> None:
+        now = timezone.now()
+        self.signed_off_at = now
+        self.signed_off_by = actor
+        self.completed_on = timezone.localdate(now)
+        self.impact_check_on = self.completed_on + dt.timedelta(days=settings.FOLLOWTHROUGH_IMPACT_CHECK_DAYS)
+
+    @transition(
+        field=state,
+        source=ActionState.AWAITING_SIGN_OFF,
+        target=ActionState.IN_PROGRESS,
+        permission=may_sign_off,
+        custom={"label": "Reject and return to owner", "comment_required": "a reason for rejecting is required"},
+    )
+    def reject(self, **_: Any) -> None:
+        self.submitted_at = None
+
+    @transition(
+        field=state,
+        source=ActionState.COMPLETED,
+        target=ActionState.IMPACT_CONFIRMED,
+        permission=may_record_impact,
+        custom={
+            "label": "Confirm impact",
+            "comment_required": "say what shows that practice changed (for example a re-audit)",
+        },
+    )
+    def confirm_impact(self, **_: Any) -> None:
+        self.impact_recorded_at = timezone.now()
+        self.closed_at = self.impact_recorded_at
+
+    @transition(
+        field=state,
+        source=ActionState.COMPLETED,
+        target=ActionState.IMPACT_NOT_EVIDENCED,
+        permission=may_record_impact,
+        custom={
+            "label": "Record impact not evidenced (opens a follow-up action)",
+            "comment_required": "say why the impact is not evidenced",
+        },
+    )
+    def record_impact_not_evidenced(self, **_: Any) -> None:
+        self.impact_recorded_at = timezone.now()
+        self.closed_at = self.impact_recorded_at
+
+    @transition(
+        field=state,
+        source=OPEN_STATES,
+        target=ActionState.DISCONTINUED,
+        permission=may_discontinue,
+        custom={"label": "Discontinue", "comment_required": "a rationale is required to discontinue an action"},
+    )
+    def discontinue(self, **_: Any) -> None:
+        self.closed_at = timezone.now()
+
+
+class ProgressNote(models.Model):
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="progress_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    text = models.TextField()
+    reported_rag = models.CharField(max_length=10, choices=RAG.choices, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+def evidence_path(instance: Evidence, filename: str) -> str:
+    # The original name is kept in a field; the stored name carries no user text.
+    return f"evidence/{instance.action_id}/{timezone.now():%Y%m%d%H%M%S%f}"
+
+
+class Evidence(models.Model):
+    """A file or a link that shows an action was done. Files are only served through a scoped view."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="evidence")
+    description = models.CharField(max_length=300)
+    file = models.FileField(upload_to=evidence_path, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    url = models.URLField(blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(file="") | ~models.Q(url=""), name="evidence_has_file_or_link"
+            )
+        ]
+
+
+class ExtensionRequest(models.Model):
+    """An owner asks for a new due date; a manager approves (the due date moves) or refuses."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="extension_requests")
+    current_due_on = models.DateField(null=True, blank=True)
+    requested_due_on = models.DateField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decision_comment = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action"], condition=models.Q(decision="pending"), name="one_pending_extension_per_action"
+            )
+        ]

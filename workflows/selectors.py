@@ -1,0 +1,202 @@
+"""Reads shared by pages, API, dashboard and digests, so every count agrees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import (
+    OPEN_STATES,
+    RAG,
+    Action,
+    ActionState,
+    Evidence,
+    ExtensionRequest,
+    ProgressNote,
+    Recommendation,
+)
+from .transitions import transition_log
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def sees_all_agencies(user: User) -> bool:
+    return bool(user.is_authenticated and user.has_perm("workflows.view_all_agencies"))
+
+
+def _agency_id(user: User) -> int | None:
+    person = getattr(user, "person", None)
+    return person.agency_id if person is not None else None
+
+
+def actions_visible_to(user: User) -> QuerySet[Action]:
+    """Managers, executives and auditors see every action; an agency lead their agency's; anyone
+    else the actions they own."""
+    actions = Action.objects.all()
+    if not user.is_authenticated:
+        return actions.none()
+    if sees_all_agencies(user):
+        return actions
+    agency_id = _agency_id(user)
+    if user.has_perm("workflows.view_agency_work") and agency_id is not None:
+        return actions.filter(Q(agency_id=agency_id) | Q(owner_id=user.pk))
+    return actions.filter(owner_id=user.pk)
+
+
+def recommendations_visible_to(user: User) -> QuerySet[Recommendation]:
+    """All for those who see every agency; otherwise the recommendations with an action they can see."""
+    recommendations = Recommendation.objects.all()
+    if sees_all_agencies(user):
+        return recommendations
+    return recommendations.filter(Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk"))))
+
+
+def rag_expression(today: dt.date) -> Case:
+    """RAG in SQL, as the business plan defines it.
+
+    Grey: closed. Red: past due by more than the tolerance. Amber: past due within the tolerance, or due
+    within the due-soon window with no progress reported in that window. Green: anything else that has
+    a due date. Open actions with no due date have no RAG and say so.
+    """
+    tolerance = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
+    soon = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
+    no_recent_progress = Q(last_progress_on__isnull=True) | Q(last_progress_on__lt=today - soon)
+    return Case(
+        When(~Q(state__in=OPEN_STATES), then=Value(RAG.GREY)),
+        When(due_on__isnull=True, then=Value(RAG.NO_DATE)),
+        When(due_on__lt=today - tolerance, then=Value(RAG.RED)),
+        When(due_on__lt=today, then=Value(RAG.AMBER)),
+        When(Q(due_on__lte=today + soon) & no_recent_progress, then=Value(RAG.AMBER)),
+        default=Value(RAG.GREEN),
+    )
+
+
+def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[Action]:
+    """Annotate ``rag`` and ``rag_disagrees`` (the owner's reported RAG differs from the computed one)."""
+    today = today or timezone.localdate()
+    return actions.annotate(rag=rag_expression(today)).annotate(
+        rag_disagrees=Case(
+            When(Q(reported_rag="") | Q(reported_rag=F("rag")), then=Value(False)),
+            default=Value(True),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def action_list(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[Action]:
+    """Actions ready for a list page: RAG annotated and related rows joined, in one query."""
+    return with_rag(actions, today=today).select_related(
+        "owner", "agency", "theme", "recommendation", "recommendation__source_type"
+    )
+
+
+def my_work(user: User) -> QuerySet[Action]:
+    """The open actions a person owns, soonest due first, undated last."""
+    return action_list(Action.objects.filter(owner_id=user.pk, state__in=OPEN_STATES)).order_by(
+        F("due_on").asc(nulls_last=True), "id"
+    )
+
+
+def awaiting_sign_off(user: User) -> QuerySet[Action]:
+    """Completions waiting for a manager; never the manager's own actions (four eyes)."""
+    if not user.has_perm("workflows.sign_off_action"):
+        return Action.objects.none()
+    return action_list(
+        actions_visible_to(user).filter(state=ActionState.AWAITING_SIGN_OFF).exclude(owner_id=user.pk)
+    ).order_by(Coalesce("submitted_at", "created_at"), "id")
+
+
+def pending_extensions(user: User) -> QuerySet[ExtensionRequest]:
+    if not user.has_perm("workflows.decide_extension"):
+        return ExtensionRequest.objects.none()
+    return (
+        ExtensionRequest.objects.filter(
+            decision=ExtensionRequest.Decision.PENDING, action__in=actions_visible_to(user)
+        )
+        .exclude(action__owner_id=user.pk)
+        .select_related("action", "requested_by")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str
+    who: Any
+    summary: str
+    detail: str = ""
+
+
+def action_timeline(action: Action) -> list[TimelineEntry]:
+    """Everything that happened to an action, oldest first: transitions, field changes, progress,
+    evidence and extension decisions."""
+    entries = [
+        TimelineEntry(
+            at=log.at,
+            kind="transition",
+            who=log.actor,
+            summary=f"{log.label}: {_state_label(log.from_state)} → {_state_label(log.to_state)}",
+            detail=log.comment,
+        )
+        for log in transition_log([action])
+    ]
+    records = list(action.history.select_related("history_user").order_by("history_date"))
+    for older, newer in zip(records, records[1:], strict=False):
+        changed = [c for c in newer.diff_against(older).changes if c.field != "state"]
+        if changed:
+            entries.append(
+                TimelineEntry(
+                    at=newer.history_date,
+                    kind="change",
+                    who=newer.history_user,
+                    summary="Changed " + ", ".join(_field_label(c.field) for c in changed),
+                    detail="; ".join(f"{_field_label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed),
+                )
+            )
+    entries += [
+        TimelineEntry(at=n.at, kind="progress", who=n.author, summary="Progress update", detail=n.text)
+        for n in ProgressNote.objects.filter(action=action).select_related("author")
+    ]
+    entries += [
+        TimelineEntry(at=e.at, kind="evidence", who=e.added_by, summary="Evidence added", detail=e.description)
+        for e in Evidence.objects.filter(action=action).select_related("added_by")
+    ]
+    for ext in ExtensionRequest.objects.filter(action=action).select_related("requested_by", "decided_by"):
+        entries.append(
+            TimelineEntry(
+                at=ext.requested_at,
+                kind="extension",
+                who=ext.requested_by,
+                summary=f"Extension requested to {ext.requested_due_on:%-d %B %Y}",
+                detail=ext.reason,
+            )
+        )
+        if ext.decided_at is not None:
+            entries.append(
+                TimelineEntry(
+                    at=ext.decided_at,
+                    kind="extension",
+                    who=ext.decided_by,
+                    summary=f"Extension {ext.get_decision_display().lower()}",
+                    detail=ext.decision_comment,
+                )
+            )
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _state_label(state: str) -> str:
+    return str(dict(ActionState.choices).get(state, state))
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Action._meta.get_field(name).verbose_name)
+    except Exception:
+        return name

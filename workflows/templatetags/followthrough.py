@@ -1,0 +1,34 @@
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+from ..models import RAG
+
+register = template.Library()
+
+# GOV.UK tag colours; the tag always carries the word too, so colour is never the only signal.
+RAG_TAG_CLASSES = {
+    RAG.RED: "govuk-tag--red",
+    RAG.AMBER: "govuk-tag--orange",
+    RAG.GREEN: "govuk-tag--green",
+    RAG.GREY: "govuk-tag--grey",
+    RAG.NO_DATE: "govuk-tag--yellow",
+}
+
+
+@register.inclusion_tag("workflows/includes/rag_tag.html")
+def rag_tag(rag: str) -> dict[str, str]:
+    return {"label": RAG(rag).label if rag in RAG.values else "Unknown", "css": RAG_TAG_CLASSES.get(rag, "")}
+
+
+@register.filter
+def due_in_words(due_on: dt.date | None) -> str:
+    """'due in 3 days', 'due today', '5 days overdue', or 'no due date'."""
+    if due_on is None:
+        return "no due date"
+    days = (due_on - timezone.localdate()).days
+    if days == 0:
+        return "due today"
+    plural = "" if abs(days) == 1 else "s"
+    return f"due in {days} day{plural}" if days > 0 else f"{-days} day{plural} overdue"

@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ..selectors import awaiting_sign_off, my_work, pending_extensions
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "workflows/home.html",
+        {
+            "person": getattr(request.user, "person", None),
+            "roles": request.user.groups.order_by("name").values_list("name", flat=True),
+            "open_count": my_work(request.user).count(),
+            "sign_off_count": awaiting_sign_off(request.user).count(),
+            "extension_count": pending_extensions(request.user).count(),
+        },
+    )
