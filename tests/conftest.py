@@ -35,7 +35,19 @@ def redis_url() -> Iterator[str]:
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="ft-redis-")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
@@ -69,17 +81,17 @@ def _media_root(tmp_path: Path, settings: SettingsWrapper) -> None:
 
 @pytest.fixture
 def police(db: None) -> Agency:
-    return AgencyFactory(name="Greater Manchester Police", kind=Agency.Kind.POLICE)
+    return AgencyFactory.create(name="Greater Manchester Police", kind=Agency.Kind.POLICE)
 
 
 @pytest.fixture
 def health(db: None) -> Agency:
-    return AgencyFactory(name="NHS Greater Manchester ICB", kind=Agency.Kind.HEALTH)
+    return AgencyFactory.create(name="NHS Greater Manchester ICB", kind=Agency.Kind.HEALTH)
 
 
 @pytest.fixture
 def partnership(db: None) -> Agency:
-    return AgencyFactory(name="Safeguarding Partnership", kind=Agency.Kind.PARTNERSHIP)
+    return AgencyFactory.create(name="Safeguarding Partnership", kind=Agency.Kind.PARTNERSHIP)
 
 
 @pytest.fixture
@@ -115,4 +127,3 @@ def second_manager(partnership: Agency) -> User:
 @pytest.fixture
 def executive(partnership: Agency) -> User:
     return person_in(partnership, roles.EXECUTIVE, username="executive")
-

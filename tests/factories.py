@@ -8,7 +8,7 @@ from workflows import roles
 from workflows.models import Action, Agency, Person, Plan, Recommendation, Theme
 
 
-class AgencyFactory(factory.django.DjangoModelFactory):
+class AgencyFactory(factory.django.DjangoModelFactory[Agency]):
     class Meta:
         model = Agency
         django_get_or_create = ["name"]
@@ -17,7 +17,7 @@ class AgencyFactory(factory.django.DjangoModelFactory):
     kind = Agency.Kind.HEALTH
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ["username"]
@@ -32,24 +32,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Params:
         agency = factory.SubFactory(AgencyFactory)
 
+    # Post-generation hooks receive the built User, not the factory.
     @factory.post_generation
-    def person(self, create: bool, extracted: Agency | None, **kwargs: object) -> None:
+    def person(user: User, create: bool, extracted: Agency | None, **kwargs: object) -> None:
         if create:
-            Person.objects.get_or_create(user=self, defaults={"agency": extracted or AgencyFactory()})
+            Person.objects.get_or_create(user=user, defaults={"agency": extracted or AgencyFactory.create()})
 
     @factory.post_generation
-    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+    def roles(user: User, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
         if create and extracted:
             roles.sync_role_groups()
-            self.groups.set(Group.objects.filter(name__in=extracted))
+            user.groups.set(Group.objects.filter(name__in=extracted))
 
 
 def person_in(agency: Agency, *role_names: str, **fields: object) -> User:
     """A user who works for ``agency`` with the given roles."""
-    return UserFactory(person=agency, roles=list(role_names) or [roles.ACTION_OWNER], **fields)
+    return UserFactory.create(person=agency, roles=list(role_names) or [roles.ACTION_OWNER], **fields)
 
 
-class ThemeFactory(factory.django.DjangoModelFactory):
+class ThemeFactory(factory.django.DjangoModelFactory[Theme]):
     class Meta:
         model = Theme
         django_get_or_create = ["name"]
@@ -57,7 +58,7 @@ class ThemeFactory(factory.django.DjangoModelFactory):
     name = "Neglect"
 
 
-class PlanFactory(factory.django.DjangoModelFactory):
+class PlanFactory(factory.django.DjangoModelFactory[Plan]):
     class Meta:
         model = Plan
         django_get_or_create = ["name"]
@@ -65,7 +66,7 @@ class PlanFactory(factory.django.DjangoModelFactory):
     name = "Business plan"
 
 
-class RecommendationFactory(factory.django.DjangoModelFactory):
+class RecommendationFactory(factory.django.DjangoModelFactory[Recommendation]):
     class Meta:
         model = Recommendation
 
@@ -75,7 +76,7 @@ class RecommendationFactory(factory.django.DjangoModelFactory):
     source = factory.SubFactory(PlanFactory)
 
 
-class ActionFactory(factory.django.DjangoModelFactory):
+class ActionFactory(factory.django.DjangoModelFactory[Action]):
     """A draft action; move it on with tests.workflows helpers, never by setting its state."""
 
     class Meta:

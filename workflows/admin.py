@@ -6,7 +6,19 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Action, Agency, ClosureDay, Evidence, ExtensionRequest, Person, Plan, ProgressNote, Recommendation, Theme, TransitionLog
+from .models import (
+    Action,
+    Agency,
+    ClosureDay,
+    Evidence,
+    ExtensionRequest,
+    Person,
+    Plan,
+    ProgressNote,
+    Recommendation,
+    Theme,
+    TransitionLog,
+)
 
 
 @admin.register(Agency)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import holidays
 
-
 # Expands lazily: a lookup in a year it has not seen yet computes that year's holidays.
 BANK_HOLIDAYS = holidays.country_holidays("GB", subdiv="ENG")
 
@@ -42,7 +41,9 @@ class WorkingCalendar:
         if end < start:
             return -self.working_days_between(end, start)
         return sum(
-            1 for offset in range(1, (end - start).days + 1) if self.is_working_day(start + dt.timedelta(offset))
+            1
+            for offset in range(1, (end - start).days + 1)
+            if self.is_working_day(start + dt.timedelta(offset))
         )
 
 

@@ -36,20 +36,108 @@ PARTNERSHIP = AGENCIES[0][0]
 PEOPLE: list[tuple[str, str, str, str, str, list[str], str | None]] = [
     ("admin", "Alex", "Admin", "Partnership administrator", PARTNERSHIP, [roles.ADMINISTRATOR], None),
     ("manager", "Morgan", "Reid", "Partnership business manager", PARTNERSHIP, [roles.MANAGER], None),
-    ("chair", "Chris", "Patel", "Chair, Learning and Improvement subgroup", PARTNERSHIP, [roles.MANAGER], None),
+    (
+        "chair",
+        "Chris",
+        "Patel",
+        "Chair, Learning and Improvement subgroup",
+        PARTNERSHIP,
+        [roles.MANAGER],
+        None,
+    ),
     ("auditor", "Ash", "Khan", "Quality assurance officer", PARTNERSHIP, [roles.AUDITOR], "manager"),
-    ("executive", "Elaine", "Hughes", "Director of Children's Services", AGENCIES[3][0], [roles.EXECUTIVE], None),
-    ("police.lead", "Priya", "Shah", "Detective Superintendent, safeguarding", AGENCIES[1][0], [roles.AGENCY_LEAD], None),
-    ("police.owner", "Paul", "Green", "Detective Inspector, public protection", AGENCIES[1][0], [roles.ACTION_OWNER], "police.lead"),
-    ("health.lead", "Hannah", "Lee", "Designated nurse, safeguarding children", AGENCIES[2][0], [roles.AGENCY_LEAD], None),
+    (
+        "executive",
+        "Elaine",
+        "Hughes",
+        "Director of Children's Services",
+        AGENCIES[3][0],
+        [roles.EXECUTIVE],
+        None,
+    ),
+    (
+        "police.lead",
+        "Priya",
+        "Shah",
+        "Detective Superintendent, safeguarding",
+        AGENCIES[1][0],
+        [roles.AGENCY_LEAD],
+        None,
+    ),
+    (
+        "police.owner",
+        "Paul",
+        "Green",
+        "Detective Inspector, public protection",
+        AGENCIES[1][0],
+        [roles.ACTION_OWNER],
+        "police.lead",
+    ),
+    (
+        "health.lead",
+        "Hannah",
+        "Lee",
+        "Designated nurse, safeguarding children",
+        AGENCIES[2][0],
+        [roles.AGENCY_LEAD],
+        None,
+    ),
     ("health.owner", "Harry", "Ward", "Named nurse", AGENCIES[2][0], [roles.ACTION_OWNER], "health.lead"),
     ("csc.lead", "Sam", "Clarke", "Head of safeguarding", AGENCIES[3][0], [roles.AGENCY_LEAD], None),
-    ("csc.owner", "Sophie", "Brown", "Practice improvement consultant", AGENCIES[3][0], [roles.ACTION_OWNER], "csc.lead"),
-    ("earlyhelp.lead", "Erin", "Walsh", "Early help service manager", AGENCIES[4][0], [roles.AGENCY_LEAD], None),
-    ("earlyhelp.owner", "Eddie", "Moss", "Team around the family lead", AGENCIES[4][0], [roles.ACTION_OWNER], "earlyhelp.lead"),
-    ("education.lead", "Grace", "Noor", "Safeguarding in education lead", AGENCIES[5][0], [roles.AGENCY_LEAD], None),
-    ("education.owner", "Tom", "Fry", "Designated safeguarding lead", AGENCIES[5][0], [roles.ACTION_OWNER], "education.lead"),
-    ("probation.lead", "Beth", "Kerr", "Head of public protection", AGENCIES[6][0], [roles.AGENCY_LEAD], None),
+    (
+        "csc.owner",
+        "Sophie",
+        "Brown",
+        "Practice improvement consultant",
+        AGENCIES[3][0],
+        [roles.ACTION_OWNER],
+        "csc.lead",
+    ),
+    (
+        "earlyhelp.lead",
+        "Erin",
+        "Walsh",
+        "Early help service manager",
+        AGENCIES[4][0],
+        [roles.AGENCY_LEAD],
+        None,
+    ),
+    (
+        "earlyhelp.owner",
+        "Eddie",
+        "Moss",
+        "Team around the family lead",
+        AGENCIES[4][0],
+        [roles.ACTION_OWNER],
+        "earlyhelp.lead",
+    ),
+    (
+        "education.lead",
+        "Grace",
+        "Noor",
+        "Safeguarding in education lead",
+        AGENCIES[5][0],
+        [roles.AGENCY_LEAD],
+        None,
+    ),
+    (
+        "education.owner",
+        "Tom",
+        "Fry",
+        "Designated safeguarding lead",
+        AGENCIES[5][0],
+        [roles.ACTION_OWNER],
+        "education.lead",
+    ),
+    (
+        "probation.lead",
+        "Beth",
+        "Kerr",
+        "Head of public protection",
+        AGENCIES[6][0],
+        [roles.AGENCY_LEAD],
+        None,
+    ),
     ("voluntary.lead", "Vic", "Amos", "Youth services manager", AGENCIES[7][0], [roles.AGENCY_LEAD], None),
 ]
 
@@ -89,7 +177,11 @@ def seed() -> DemoContext:
         for username, first, last, title, agency_name, role_names, _ in PEOPLE:
             user, _ = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": first, "last_name": last, "email": f"{username}@followthrough.example"},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@followthrough.example",
+                },
             )
             user.set_password(DEMO_PASSWORD)
             user.is_staff = user.is_superuser = roles.ADMINISTRATOR in role_names
@@ -102,7 +194,9 @@ def seed() -> DemoContext:
             context.logins.append((username, ", ".join(role_names)))
         for username, *_, line_manager in PEOPLE:
             if line_manager:
-                Person.objects.filter(user=context.users[username]).update(line_manager=context.users[line_manager])
+                Person.objects.filter(user=context.users[username]).update(
+                    line_manager=context.users[line_manager]
+                )
         _seed_business_plan(context)
     return context
 
@@ -131,7 +225,9 @@ def _seed_business_plan(context: DemoContext) -> None:
             )
         owner = context.users[_owner_for(row["Who Responsible / linked plan"])]
         complete = row["RAG"] == "Grey"
-        due_on = today - dt.timedelta(days=120 - number) if complete else today + dt.timedelta(days=next(offsets))
+        due_on = (
+            today - dt.timedelta(days=120 - number) if complete else today + dt.timedelta(days=next(offsets))
+        )
         action = action_create(
             actor=manager,
             recommendation=recommendations[priority],
@@ -143,19 +239,31 @@ def _seed_business_plan(context: DemoContext) -> None:
             owner=owner,
             due_on=due_on,
         )
-        action_transition(action=action, actor=manager, name="agree", comment="Agreed at the business plan review")
+        action_transition(
+            action=action, actor=manager, name="agree", comment="Agreed at the business plan review"
+        )
         action_transition(action=action, actor=owner, name="start")
         if row["Progress & Evidence"]:
             action_add_progress(action=action, actor=owner, text=row["Progress & Evidence"])
         if complete:
             action_add_evidence(
-                action=action, actor=owner, description=row["Progress & Evidence"][:300], url="https://www.oldhamscp.co.uk/"
+                action=action,
+                actor=owner,
+                description=row["Progress & Evidence"][:300],
+                url="https://www.oldhamscp.co.uk/",
             )
             action_transition(action=action, actor=owner, name="submit_for_sign_off")
             signer = chair if owner == manager else manager
             action_transition(action=action, actor=signer, name="sign_off", comment="Evidence checked")
     # One action waiting for sign-off, so the sign-off list has something on it.
-    waiting = Action.objects.filter(recommendation__source_id=plan.pk, state="in_progress").order_by("id").first()
+    waiting = (
+        Action.objects.filter(recommendation__source_id=plan.pk, state="in_progress").order_by("id").first()
+    )
     if waiting is not None and waiting.owner is not None:
-        action_add_evidence(action=waiting, actor=waiting.owner, description="Draft policy", url="https://www.oldhamscp.co.uk/")
+        action_add_evidence(
+            action=waiting,
+            actor=waiting.owner,
+            description="Draft policy",
+            url="https://www.oldhamscp.co.uk/",
+        )
         action_transition(action=waiting, actor=waiting.owner, name="submit_for_sign_off")

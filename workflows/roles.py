@@ -64,7 +64,9 @@ def sync_role_groups(**kwargs: Any) -> None:
         wanted = []
         for name in names:
             app_label, codename = name.split(".")
-            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
             if permission is not None:
                 wanted.append(permission)
         group.permissions.set(wanted)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,19 +25,19 @@ from .models import (
 )
 from .transitions import transition_log
 
-User = AbstractBaseUser | AnonymousUser
+Viewer = User | AnonymousUser
 
 
-def sees_all_agencies(user: User) -> bool:
+def sees_all_agencies(user: Viewer) -> bool:
     return bool(user.is_authenticated and user.has_perm("workflows.view_all_agencies"))
 
 
-def _agency_id(user: User) -> int | None:
+def _agency_id(user: Viewer) -> int | None:
     person = getattr(user, "person", None)
     return person.agency_id if person is not None else None
 
 
-def actions_visible_to(user: User) -> QuerySet[Action]:
+def actions_visible_to(user: Viewer) -> QuerySet[Action]:
     """Managers, executives and auditors see every action; an agency lead their agency's; anyone
     else the actions they own."""
     actions = Action.objects.all()
@@ -50,7 +51,7 @@ def actions_visible_to(user: User) -> QuerySet[Action]:
     return actions.filter(owner_id=user.pk)
 
 
-def recommendations_visible_to(user: User) -> QuerySet[Recommendation]:
+def recommendations_visible_to(user: Viewer) -> QuerySet[Recommendation]:
     """All for those who see every agency; otherwise the recommendations with an action they can see."""
     recommendations = Recommendation.objects.all()
     if sees_all_agencies(user):
@@ -78,7 +79,20 @@ def rag_expression(today: dt.date) -> Case:
     )
 
 
-def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[Action]:
+class RagAnnotations(TypedDict):
+    rag: str
+    rag_disagrees: bool
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    ActionWithRag = WithAnnotations[Action, RagAnnotations]
+else:
+    ActionWithRag = Action
+
+
+def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:
     """Annotate ``rag`` and ``rag_disagrees`` (the owner's reported RAG differs from the computed one)."""
     today = today or timezone.localdate()
     return actions.annotate(rag=rag_expression(today)).annotate(
@@ -90,30 +104,30 @@ def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> Quer
     )
 
 
-def action_list(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[Action]:
+def action_list(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:
     """Actions ready for a list page: RAG annotated and related rows joined, in one query."""
     return with_rag(actions, today=today).select_related(
         "owner", "agency", "theme", "recommendation", "recommendation__source_type"
     )
 
 
-def my_work(user: User) -> QuerySet[Action]:
+def my_work(user: Viewer) -> QuerySet[ActionWithRag]:
     """The open actions a person owns, soonest due first, undated last."""
     return action_list(Action.objects.filter(owner_id=user.pk, state__in=OPEN_STATES)).order_by(
         F("due_on").asc(nulls_last=True), "id"
     )
 
 
-def awaiting_sign_off(user: User) -> QuerySet[Action]:
+def awaiting_sign_off(user: Viewer) -> QuerySet[ActionWithRag]:
     """Completions waiting for a manager; never the manager's own actions (four eyes)."""
     if not user.has_perm("workflows.sign_off_action"):
-        return Action.objects.none()
+        return action_list(Action.objects.none())
     return action_list(
         actions_visible_to(user).filter(state=ActionState.AWAITING_SIGN_OFF).exclude(owner_id=user.pk)
     ).order_by(Coalesce("submitted_at", "created_at"), "id")
 
 
-def pending_extensions(user: User) -> QuerySet[ExtensionRequest]:
+def pending_extensions(user: Viewer) -> QuerySet[ExtensionRequest]:
     if not user.has_perm("workflows.decide_extension"):
         return ExtensionRequest.objects.none()
     return (
@@ -134,6 +148,23 @@ class TimelineEntry:
     detail: str = ""
 
 
+# Fields that transitions, progress notes and extensions set as they happen: those entries already say so.
+TIMELINE_QUIET_FIELDS = {
+    "state",
+    "last_progress_on",
+    "reported_rag",
+    "agreed_at",
+    "submitted_at",
+    "signed_off_at",
+    "signed_off_by",
+    "completed_on",
+    "impact_check_on",
+    "impact_recorded_at",
+    "closed_at",
+    "original_due_on",
+}
+
+
 def action_timeline(action: Action) -> list[TimelineEntry]:
     """Everything that happened to an action, oldest first: transitions, field changes, progress,
     evidence and extension decisions."""
@@ -148,8 +179,8 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
         for log in transition_log([action])
     ]
     records = list(action.history.select_related("history_user").order_by("history_date"))
-    for older, newer in zip(records, records[1:], strict=False):
-        changed = [c for c in newer.diff_against(older).changes if c.field != "state"]
+    for older, newer in pairwise(records):
+        changed = [c for c in newer.diff_against(older).changes if c.field not in TIMELINE_QUIET_FIELDS]
         if changed:
             entries.append(
                 TimelineEntry(
@@ -157,15 +188,27 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
                     kind="change",
                     who=newer.history_user,
                     summary="Changed " + ", ".join(_field_label(c.field) for c in changed),
-                    detail="; ".join(f"{_field_label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed),
+                    detail="; ".join(
+                        f"{_field_label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed
+                    ),
                 )
             )
     entries += [
-        TimelineEntry(at=n.at, kind="progress", who=n.author, summary="Progress update", detail=n.text)
+        TimelineEntry(
+            at=n.at,
+            kind="progress",
+            who=n.author,
+            summary=f"Progress update (owner's RAG: {n.get_reported_rag_display()})"
+            if n.reported_rag
+            else "Progress update",
+            detail=n.text,
+        )
         for n in ProgressNote.objects.filter(action=action).select_related("author")
     ]
     entries += [
-        TimelineEntry(at=e.at, kind="evidence", who=e.added_by, summary="Evidence added", detail=e.description)
+        TimelineEntry(
+            at=e.at, kind="evidence", who=e.added_by, summary="Evidence added", detail=e.description
+        )
         for e in Evidence.objects.filter(action=action).select_related("added_by")
     ]
     for ext in ExtensionRequest.objects.filter(action=action).select_related("requested_by", "decided_by"):

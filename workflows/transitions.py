@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django_fsm import ConcurrentTransition, FSMFieldMixin, Transition
 
 from .models.transitions import TransitionLog
 
-User = AbstractBaseUser | AnonymousUser
+Viewer = User | AnonymousUser
 
 
 class TransitionRefused(Exception):
@@ -34,7 +34,7 @@ class TransitionConflict(Exception):
 
 @dataclass(frozen=True)
 class Rule:
-    """A condition (``check(instance)``) or permission (``check(instance, user)``) with its refusal message."""
+    """A condition ``check(instance)`` or permission ``check(instance, user)`` with its refusal message."""
 
     message: str
     check: Callable[..., bool]
@@ -102,7 +102,7 @@ def state_label(obj: models.Model) -> str:
     return str(dict(fsm_field.flatchoices).get(fsm_field.get_state(obj), fsm_field.get_state(obj)))
 
 
-def _refusal(obj: models.Model, name: str, actor: User, comment: str) -> str | None:
+def _refusal(obj: models.Model, name: str, actor: Viewer, comment: str) -> str | None:
     """Why ``actor`` may not make transition ``name`` on ``obj`` now, or None if they may."""
     model = type(obj)
     noun = model._meta.verbose_name
@@ -110,7 +110,7 @@ def _refusal(obj: models.Model, name: str, actor: User, comment: str) -> str | N
         return f"there is no transition called “{name}” for {noun}s"
     found = _transition_for(obj, name)
     if found is None:
-        return f"a {noun} that is {state_label(obj).lower()} cannot be changed that way"
+        return f"this {noun} is {state_label(obj).lower()}: it cannot be changed that way"
     if not actor.is_authenticated or not found.has_perm(obj, actor):
         permission = found.permission
         return permission.message if isinstance(permission, Rule) else "you may not do that"
@@ -123,7 +123,7 @@ def _refusal(obj: models.Model, name: str, actor: User, comment: str) -> str | N
     return None
 
 
-def available_transitions(obj: models.Model, user: User) -> list[TransitionOption]:
+def available_transitions(obj: models.Model, user: Viewer) -> list[TransitionOption]:
     """The transitions ``user`` may make on ``obj`` now, for pages and API alike.
 
     A transition whose only obstacle is a missing comment is offered: the form asks for the comment.
@@ -150,7 +150,7 @@ def transition_perform(
     *,
     obj: models.Model,
     name: str,
-    actor: User,
+    actor: Viewer,
     comment: str = "",
     expected_state: str | None = None,
     **arguments: Any,

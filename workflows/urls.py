@@ -7,7 +7,9 @@ urlpatterns = [
     path("my-work/", actions.my_work_page, name="my-work"),
     path("sign-off/", actions.sign_off_page, name="sign-off"),
     path("actions/<int:pk>/", actions.action_page, name="action-detail"),
-    path("actions/<int:pk>/transitions/<slug:name>/", actions.action_transition_view, name="action-transition"),
+    path(
+        "actions/<int:pk>/transitions/<slug:name>/", actions.action_transition_view, name="action-transition"
+    ),
     path("actions/<int:pk>/progress/", actions.action_progress_view, name="action-progress"),
     path("actions/<int:pk>/evidence/", actions.action_evidence_view, name="action-evidence"),
     path("actions/<int:pk>/extension/", actions.action_extension_view, name="action-extension"),

@@ -1,4 +1,4 @@
-"""Settings shared by every environment; each value that differs between machines comes from the environment."""
+"""Settings shared by every environment; what differs between machines comes from the environment."""
 
 from pathlib import Path
 
@@ -82,7 +82,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 # static/ is ours; assets/ is GOV.UK Frontend, copied from node_modules by bin/build-assets, never committed.
 STATICFILES_DIRS = [BASE_DIR / "static", BASE_DIR / "assets"]
 STORAGES = {

@@ -7,7 +7,11 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
-if not SECRET_KEY or SECRET_KEY.startswith(("local-only", "test-only", "django-insecure")) or len(SECRET_KEY) < 50:
+if (
+    not SECRET_KEY
+    or SECRET_KEY.startswith(("local-only", "test-only", "django-insecure"))
+    or len(SECRET_KEY) < 50
+):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a long random value in production.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")

@@ -22,7 +22,8 @@ from ..transitions import TransitionConflict, TransitionRefused, available_trans
 
 class TransitionOptionSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    label = serializers.CharField()
+    # The stubs type Field.label (a field's own caption) as str; here "label" is a declared field.
+    label = serializers.CharField()  # type: ignore[assignment]
     target = serializers.CharField()
     comment_required = serializers.BooleanField()
 
@@ -45,7 +46,9 @@ class TransitionsMixin:
 
     get_object: Any
 
-    def perform_transition(self, obj: models.Model, name: str, request: Request, data: dict[str, Any]) -> None:
+    def perform_transition(
+        self, obj: models.Model, name: str, request: Request, data: dict[str, Any]
+    ) -> None:
         transition_perform(
             obj=obj, name=name, actor=request.user, comment=data["comment"], expected_state=data.get("state")
         )

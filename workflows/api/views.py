@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -17,7 +17,11 @@ from ..selectors import action_list, actions_visible_to, recommendations_visible
 from ..services import actions as services
 from .transitions import TransitionsMixin
 
-User = get_user_model()
+
+def actor_of(request: Request) -> User:
+    """The authenticated caller; every endpoint here requires authentication, so never anonymous."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _as_api_error(error: ValidationError | PermissionDenied) -> exceptions.APIException:
@@ -31,7 +35,9 @@ class ActionSerializer(serializers.ModelSerializer[Action]):
     rag_disagrees = serializers.BooleanField(read_only=True)
     state = serializers.CharField(read_only=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all(), allow_null=True, required=False)
+    agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), allow_null=True, required=False
+    )
     theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), allow_null=True, required=False)
 
     class Meta:
@@ -113,7 +119,7 @@ class ActionViewSet(
         data = dict(serializer.validated_data)
         recommendation = data.pop("recommendation")
         try:
-            action = services.action_create(actor=request.user, recommendation=recommendation, **data)
+            action = services.action_create(actor=actor_of(request), recommendation=recommendation, **data)
         except (ValidationError, PermissionDenied) as error:
             raise _as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=action.pk)).data, status=201)
@@ -124,14 +130,16 @@ class ActionViewSet(
         serializer.is_valid(raise_exception=True)
         changes = {k: v for k, v in serializer.validated_data.items() if getattr(action, k) != v}
         try:
-            services.action_update(action=action, actor=request.user, **changes)
+            services.action_update(action=action, actor=actor_of(request), **changes)
         except (ValidationError, PermissionDenied) as error:
             raise _as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=action.pk)).data)
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):
-    source_type = serializers.SlugRelatedField(slug_field="model", read_only=True)
+    source_type: serializers.SlugRelatedField[ContentType] = serializers.SlugRelatedField(
+        slug_field="model", read_only=True
+    )
     theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), allow_null=True, required=False)
 
     class Meta:
@@ -155,7 +163,9 @@ class RecommendationViewSet(
 
     def perform_create(self, serializer: serializers.BaseSerializer[Recommendation]) -> None:
         try:
-            serializer.instance = services.recommendation_create(actor=self.request.user, **serializer.validated_data)
+            serializer.instance = services.recommendation_create(
+                actor=actor_of(self.request), **serializer.validated_data
+            )
         except (ValidationError, PermissionDenied) as error:
             raise _as_api_error(error) from error
 
@@ -169,12 +179,25 @@ class RecommendationViewSet(
 
 
 class TransitionLogSerializer(serializers.ModelSerializer[TransitionLog]):
-    object_type = serializers.SlugRelatedField(source="content_type", slug_field="model", read_only=True)
-    actor = serializers.StringRelatedField()
+    object_type: serializers.SlugRelatedField[ContentType] = serializers.SlugRelatedField(
+        source="content_type", slug_field="model", read_only=True
+    )
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = TransitionLog
-        fields = ["id", "object_type", "object_id", "transition", "label", "from_state", "to_state", "actor", "comment", "at"]
+        fields = [
+            "id",
+            "object_type",
+            "object_id",
+            "transition",
+            "label",
+            "from_state",
+            "to_state",
+            "actor",
+            "comment",
+            "at",
+        ]
 
 
 class TransitionLogViewSet(viewsets.ReadOnlyModelViewSet[TransitionLog]):

@@ -106,7 +106,9 @@ def _leads_agency(action: Action, user: Any) -> bool:
 
 @rule("only the owner, their agency lead or a manager may work on this action")
 def may_work_on(action: Action, user: Any) -> bool:
-    return _is_owner(action, user) or _leads_agency(action, user) or user.has_perm("workflows.view_all_agencies")
+    return (
+        _is_owner(action, user) or _leads_agency(action, user) or user.has_perm("workflows.view_all_agencies")
+    )
 
 
 @rule("only the agency lead or a manager may agree an action")
@@ -165,7 +167,9 @@ class Action(ConcurrentTransitionMixin, models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
     )
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
     # Who a plan says is responsible when that is a group rather than a person ("Neglect subgroup").
     responsible_group = models.CharField(max_length=300, blank=True)
     due_on = models.DateField(null=True, blank=True)
@@ -272,7 +276,10 @@ class Action(ConcurrentTransitionMixin, models.Model):
         source=ActionState.AWAITING_SIGN_OFF,
         target=ActionState.IN_PROGRESS,
         permission=may_sign_off,
-        custom={"label": "Reject and return to owner", "comment_required": "a reason for rejecting is required"},
+        custom={
+            "label": "Reject and return to owner",
+            "comment_required": "a reason for rejecting is required",
+        },
     )
     def reject(self, **_: Any) -> None:
         self.submitted_at = None
@@ -310,7 +317,10 @@ class Action(ConcurrentTransitionMixin, models.Model):
         source=OPEN_STATES,
         target=ActionState.DISCONTINUED,
         permission=may_discontinue,
-        custom={"label": "Discontinue", "comment_required": "a rationale is required to discontinue an action"},
+        custom={
+            "label": "Discontinue",
+            "comment_required": "a rationale is required to discontinue an action",
+        },
     )
     def discontinue(self, **_: Any) -> None:
         self.closed_at = timezone.now()
@@ -325,6 +335,9 @@ class ProgressNote(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Progress on action {self.action_id}"
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:
@@ -353,6 +366,9 @@ class Evidence(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return self.description
+
 
 class ExtensionRequest(models.Model):
     """An owner asks for a new due date; a manager approves (the due date moves) or refuses."""
@@ -380,6 +396,11 @@ class ExtensionRequest(models.Model):
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["action"], condition=models.Q(decision="pending"), name="one_pending_extension_per_action"
+                fields=["action"],
+                condition=models.Q(decision="pending"),
+                name="one_pending_extension_per_action",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"Extension of action {self.action_id} to {self.requested_due_on}"

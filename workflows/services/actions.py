@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
@@ -28,7 +28,6 @@ from ..models.actions import may_work_on
 from ..transitions import register_effect, transition_perform
 from .evidence import check_evidence_file
 
-
 # Relations are checked by the services themselves; the state is protected and changes only by transition.
 CLEAN_EXCLUDE = ["recommendation", "owner", "agency", "theme", "follow_up_of", "signed_off_by", "state"]
 
@@ -40,14 +39,16 @@ def _require(allowed: bool, message: str) -> None:
 
 def recommendation_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     text: str,
     reference: str = "",
     source: models.Model | None = None,
     theme: Theme | None = None,
 ) -> Recommendation:
     """Create a recommendation from a source of learning. Only auditors and managers may."""
-    _require(actor.has_perm("workflows.add_recommendation"), "only an auditor or a manager may add recommendations")
+    _require(
+        actor.has_perm("workflows.add_recommendation"), "only an auditor or a manager may add recommendations"
+    )
     if not text.strip():
         raise ValidationError({"text": "Enter the recommendation"})
     recommendation = Recommendation(text=text.strip(), reference=reference, source=source, theme=theme)
@@ -58,16 +59,18 @@ def recommendation_create(
 
 def action_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     recommendation: Recommendation,
     description: str,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     agency: Agency | None = None,
     due_on: dt.date | None = None,
     **fields: Any,
 ) -> Action:
     """Create a draft action. The agency defaults to the owner's; the owner must work for that agency."""
-    _require(actor.has_perm("workflows.add_action"), "only an auditor, agency lead or manager may add actions")
+    _require(
+        actor.has_perm("workflows.add_action"), "only an auditor, agency lead or manager may add actions"
+    )
     if not description.strip():
         raise ValidationError({"description": "Enter what will be done"})
     owner_person = getattr(owner, "person", None)
@@ -76,7 +79,9 @@ def action_create(
         raise ValidationError({"owner": "The owner must work for the action's agency"})
     if not actor.has_perm("workflows.view_all_agencies"):
         actor_agency = getattr(getattr(actor, "person", None), "agency_id", None)
-        _require(agency is not None and agency.pk == actor_agency, "you may only add actions for your own agency")
+        _require(
+            agency is not None and agency.pk == actor_agency, "you may only add actions for your own agency"
+        )
     action = Action(
         recommendation=recommendation,
         description=description.strip(),
@@ -98,7 +103,7 @@ EDITABLE_FIELDS = {"description", "outcome_measure", "difference_for_children", 
 DRAFT_ONLY_FIELDS = {"due_on", "owner", "theme"}
 
 
-def action_update(*, action: Action, actor: AbstractBaseUser, **changes: Any) -> Action:
+def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
     """Change an action's editable fields; refuses anything else and records who changed what."""
     _require(may_work_on(action, actor), may_work_on.message)
     unknown = set(changes) - EDITABLE_FIELDS - DRAFT_ONLY_FIELDS
@@ -106,8 +111,10 @@ def action_update(*, action: Action, actor: AbstractBaseUser, **changes: Any) ->
         raise ValidationError({f: "This field cannot be changed here" for f in sorted(unknown)})
     if set(changes) & DRAFT_ONLY_FIELDS and action.state != ActionState.DRAFT:
         raise ValidationError(
-            {f: "Only a draft action's owner, theme or due date can be edited; ask for an extension instead"
-             for f in sorted(set(changes) & DRAFT_ONLY_FIELDS)}
+            {
+                f: "Only a draft action's owner, theme or due date can be edited; ask for an extension"
+                for f in sorted(set(changes) & DRAFT_ONLY_FIELDS)
+            }
         )
     if "owner" in changes and changes["owner"] is not None:
         owner_agency = getattr(getattr(changes["owner"], "person", None), "agency_id", None)
@@ -123,7 +130,12 @@ def action_update(*, action: Action, actor: AbstractBaseUser, **changes: Any) ->
 
 
 def action_transition(
-    *, action: Action, actor: AbstractBaseUser, name: str, comment: str = "", expected_state: str | None = None
+    *,
+    action: Action,
+    actor: User,
+    name: str,
+    comment: str = "",
+    expected_state: str | None = None,
 ) -> Action:
     """Make a named transition on an action (see workflows.transitions.transition_perform)."""
     transition_perform(obj=action, name=name, actor=actor, comment=comment, expected_state=expected_state)
@@ -131,7 +143,7 @@ def action_transition(
 
 
 @register_effect(Action, "record_impact_not_evidenced")
-def _open_follow_up(action: Action, *, actor: AbstractBaseUser, comment: str, arguments: dict[str, Any]) -> None:
+def _open_follow_up(action: Action, *, actor: User, comment: str, arguments: dict[str, Any]) -> None:
     """Impact not evidenced is not the end: a draft follow-up for the same owner carries the work on."""
     follow_up = Action(
         recommendation=action.recommendation,
@@ -151,13 +163,15 @@ def _open_follow_up(action: Action, *, actor: AbstractBaseUser, comment: str, ar
     follow_up.save()
 
 
-def _require_open_and_workable(action: Action, actor: AbstractBaseUser) -> None:
+def _require_open_and_workable(action: Action, actor: User) -> None:
     _require(may_work_on(action, actor), may_work_on.message)
     if action.state not in OPEN_STATES:
-        raise ValidationError(f"This action is {action.get_state_display().lower()}: it can no longer be updated")
+        raise ValidationError(
+            f"This action is {action.get_state_display().lower()}: it can no longer be updated"
+        )
 
 
-def action_add_progress(*, action: Action, actor: AbstractBaseUser, text: str, reported_rag: str = "") -> ProgressNote:
+def action_add_progress(*, action: Action, actor: User, text: str, reported_rag: str = "") -> ProgressNote:
     """Record a progress update; it counts as recent progress for RAG and keeps the owner's own RAG."""
     _require_open_and_workable(action, actor)
     if not text.strip():
@@ -165,7 +179,9 @@ def action_add_progress(*, action: Action, actor: AbstractBaseUser, text: str, r
     if reported_rag and reported_rag not in {RAG.RED, RAG.AMBER, RAG.GREEN}:
         raise ValidationError({"reported_rag": "Choose Red, Amber or Green"})
     with transaction.atomic():
-        note = ProgressNote.objects.create(action=action, author=actor, text=text.strip(), reported_rag=reported_rag)
+        note = ProgressNote.objects.create(
+            action=action, author=actor, text=text.strip(), reported_rag=reported_rag
+        )
         action.last_progress_on = timezone.localdate()
         if reported_rag:
             action.reported_rag = reported_rag
@@ -177,7 +193,7 @@ def action_add_progress(*, action: Action, actor: AbstractBaseUser, text: str, r
 def action_add_evidence(
     *,
     action: Action,
-    actor: AbstractBaseUser,
+    actor: User,
     description: str,
     file: UploadedFile | None = None,
     url: str = "",
@@ -202,7 +218,7 @@ def action_add_evidence(
 
 
 def action_request_extension(
-    *, action: Action, actor: AbstractBaseUser, requested_due_on: dt.date, reason: str
+    *, action: Action, actor: User, requested_due_on: dt.date, reason: str
 ) -> ExtensionRequest:
     """Ask for a new due date. One request may be pending at a time."""
     _require_open_and_workable(action, actor)
@@ -224,7 +240,7 @@ def action_request_extension(
 
 
 def action_decide_extension(
-    *, extension: ExtensionRequest, actor: AbstractBaseUser, approve: bool, comment: str = ""
+    *, extension: ExtensionRequest, actor: User, approve: bool, comment: str = ""
 ) -> ExtensionRequest:
     """Approve (the due date moves, the original is kept) or refuse; never by the action's owner."""
     action = extension.action
@@ -235,7 +251,9 @@ def action_decide_extension(
     if not approve and not comment.strip():
         raise ValidationError({"comment": "Say why the extension is refused"})
     with transaction.atomic():
-        extension.decision = ExtensionRequest.Decision.APPROVED if approve else ExtensionRequest.Decision.REFUSED
+        extension.decision = (
+            ExtensionRequest.Decision.APPROVED if approve else ExtensionRequest.Decision.REFUSED
+        )
         extension.decided_by = actor
         extension.decided_at = timezone.now()
         extension.decision_comment = comment.strip()

@@ -20,9 +20,7 @@ ALLOWED_TYPES = {
 def check_evidence_file(file: UploadedFile, *, max_bytes: int) -> str:
     """Return the file's real content type, or refuse it with a message that says what is allowed."""
     if file.size is None or file.size > max_bytes:
-        raise ValidationError(
-            {"file": f"The file must be smaller than {max_bytes // (1024 * 1024)} MB"}
-        )
+        raise ValidationError({"file": f"The file must be smaller than {max_bytes // (1024 * 1024)} MB"})
     head = file.read(8192)
     file.seek(0)
     kind = filetype.guess(head)

@@ -19,7 +19,9 @@ RAG_TAG_CLASSES = {
 
 @register.inclusion_tag("workflows/includes/rag_tag.html")
 def rag_tag(rag: str) -> dict[str, str]:
-    return {"label": RAG(rag).label if rag in RAG.values else "Unknown", "css": RAG_TAG_CLASSES.get(rag, "")}
+    if rag not in RAG.values:
+        return {"label": "Unknown", "css": ""}
+    return {"label": str(RAG(rag).label), "css": RAG_TAG_CLASSES[RAG(rag)]}
 
 
 @register.filter

@@ -6,15 +6,23 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..models import RAG, Action, Evidence, ExtensionRequest
 from ..models.actions import may_work_on
-from ..selectors import action_list, action_timeline, actions_visible_to, awaiting_sign_off, my_work, pending_extensions
+from ..selectors import (
+    action_list,
+    action_timeline,
+    actions_visible_to,
+    awaiting_sign_off,
+    my_work,
+    pending_extensions,
+)
 from ..services import actions as services
 from ..transitions import TransitionConflict, TransitionRefused, available_transitions
+from .auth import AuthenticatedHttpRequest
 
 
 class ProgressForm(forms.Form):
@@ -37,26 +45,26 @@ class ExtensionForm(forms.Form):
     reason = forms.CharField(label="Why is more time needed?", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _errors_to_messages(request: HttpRequest, error: ValidationError | PermissionDenied) -> None:
+def _errors_to_messages(request: AuthenticatedHttpRequest, error: ValidationError | PermissionDenied) -> None:
     if isinstance(error, ValidationError):
         for text in error.messages:
             messages.error(request, text)
     else:
-        messages.error(request, str(error) or "You may not do that")
+        messages.error(request, str(error) or "You may not do that")  # PermissionDenied carries plain text
 
 
-def _visible_action(request: HttpRequest, pk: int) -> Action:
+def _visible_action(request: AuthenticatedHttpRequest, pk: int) -> Action:
     # 404, not 403, for someone outside the action's agency: they learn nothing about it.
     return get_object_or_404(action_list(actions_visible_to(request.user)), pk=pk)
 
 
 @login_required
-def my_work_page(request: HttpRequest) -> HttpResponse:
+def my_work_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "workflows/my_work.html", {"actions": my_work(request.user)})
 
 
 @login_required
-def sign_off_page(request: HttpRequest) -> HttpResponse:
+def sign_off_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("workflows.sign_off_action"):
         raise PermissionDenied("Only managers sign off actions")
     return render(
@@ -67,7 +75,7 @@ def sign_off_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def action_page(request: HttpRequest, pk: int) -> HttpResponse:
+def action_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
     can_work = may_work_on(action, request.user) and action.is_open
     return render(
@@ -93,7 +101,7 @@ def action_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_transition_view(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+def action_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
     action = _visible_action(request, pk)
     try:
         services.action_transition(
@@ -112,7 +120,7 @@ def action_transition_view(request: HttpRequest, pk: int, name: str) -> HttpResp
 
 @login_required
 @require_POST
-def action_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
+def action_progress_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
     form = ProgressForm(request.POST)
     if not form.is_valid():
@@ -129,13 +137,11 @@ def action_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
+def action_evidence_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
     form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        for field_errors in form.errors.values():
-            for text in field_errors:
-                messages.error(request, text)
+        _errors_to_messages(request, ValidationError(form.errors.as_data()))
         return redirect("action-detail", pk=action.pk)
     try:
         services.action_add_evidence(
@@ -154,7 +160,7 @@ def action_evidence_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_extension_view(request: HttpRequest, pk: int) -> HttpResponse:
+def action_extension_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
     form = ExtensionForm(request.POST)
     if not form.is_valid():
@@ -171,7 +177,7 @@ def action_extension_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def extension_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+def extension_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     extension = get_object_or_404(
         ExtensionRequest.objects.select_related("action"), pk=pk, action__in=actions_visible_to(request.user)
     )
@@ -190,7 +196,7 @@ def extension_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+def evidence_download(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
     evidence = get_object_or_404(Evidence, pk=pk, action__in=actions_visible_to(request.user), file__gt="")
     return FileResponse(
         evidence.file.open("rb"),
@@ -198,4 +204,3 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
         filename=evidence.original_name or "evidence",
         content_type=evidence.content_type or "application/octet-stream",
     )
-

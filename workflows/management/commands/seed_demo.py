@@ -21,6 +21,10 @@ class Command(BaseCommand):
             except ModuleNotFoundError:
                 continue
             module.seed(context)
-        self.stdout.write(self.style.SUCCESS("Demo partnership ready. Sign in with any of these (password: %s):" % demo.DEMO_PASSWORD))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo partnership ready. Sign in with any of these (password: {demo.DEMO_PASSWORD}):"
+            )
+        )
         for username, role_names in context.logins:
             self.stdout.write(f"  {username:<18} {role_names}")

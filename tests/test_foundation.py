@@ -1,0 +1,209 @@
+"""The foundation a new user and an operator rely on."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from tests.conftest import free_port
+from workflows import roles
+from workflows.models import Action, Agency, Person, TransitionLog
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+# Overrides the test run itself needs, which a deployment never has.
+TEST_ONLY_ENVIRONMENT = {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in TEST_ONLY_ENVIRONMENT}
+    return subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env={**inherited, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "q8-0v7m9x!r2t5w8z1c4f7j0n3q6t9w2z5c8f1j4n7q0t3w6z9c2",
+    "DJANGO_ALLOWED_HOSTS": "followthrough.example.org",
+}
+
+
+def test_production_settings_pass_the_deploy_check() -> None:
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("key", ["", "local-only-not-a-secret-4d6c1f0e8b7a", "short"])
+def test_production_refuses_a_missing_or_default_secret_key(key: str) -> None:
+    result = run_manage("check", **{**PRODUCTION_ENV, "DJANGO_SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_local_settings_refuse_the_built_in_key_when_debug_is_off() -> None:
+    result = run_manage("check", DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_settings_read_the_environment_with_the_documented_defaults() -> None:
+    from config.settings import base
+
+    assert base.TIME_ZONE == "Europe/London"
+    assert base.DEFAULT_AUTO_FIELD == "django.db.models.BigAutoField"
+    assert base.env("REDIS_URL", default="redis://127.0.0.1:6379/0").startswith("redis://")
+    assert (
+        os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+        == base.EMAIL_BACKEND
+    )
+
+
+def test_migrations_are_committed() -> None:
+    result = run_manage(
+        "makemigrations", "--check", "--dry-run", DJANGO_SETTINGS_MODULE="config.settings.test"
+    )
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.django_db
+def test_every_role_is_a_group_with_its_permissions() -> None:
+    roles.sync_role_groups()
+    assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ROLE_PERMISSIONS)
+    manager = Group.objects.get(name=roles.MANAGER)
+    assert manager.permissions.filter(codename="sign_off_action").exists()
+    assert not Group.objects.get(name=roles.ACTION_OWNER).permissions.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_prints_the_logins(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("seed_demo")
+    counts = (
+        Agency.objects.count(),
+        User.objects.count(),
+        Action.objects.count(),
+        TransitionLog.objects.count(),
+    )
+    call_command("seed_demo")
+    assert (
+        Agency.objects.count(),
+        User.objects.count(),
+        Action.objects.count(),
+        TransitionLog.objects.count(),
+    ) == counts
+    out = capsys.readouterr().out
+    assert "password: followthrough-demo" in out
+    for username in ("manager", "police.owner", "csc.lead", "executive", "auditor", "admin"):
+        assert username in out
+    kinds = set(Agency.objects.values_list("kind", flat=True))
+    assert {"police", "health", "social_care", "education", "early_help", "probation", "voluntary"} <= kinds
+    line_manager = Person.objects.get(user__username="police.owner").line_manager
+    assert line_manager is not None and line_manager.username == "police.lead"
+
+
+@pytest.mark.django_db
+def test_demo_has_green_amber_red_and_grey_actions_today() -> None:
+    from workflows.selectors import with_rag
+
+    call_command("seed_demo")
+    rags = set(with_rag(Action.objects.all()).values_list("rag", flat=True))
+    assert {"green", "amber", "red", "grey"} <= rags
+    assert Action.objects.count() == 30
+    assert Action.objects.filter(state="completed").count() == 8
+
+
+@pytest.mark.django_db
+def test_login_then_home_page_says_who_you_are(client: Client) -> None:
+    call_command("seed_demo")
+    response = client.post(
+        "/login/", {"username": "police.owner", "password": "followthrough-demo"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Welcome, Paul Green" in page
+    assert "Greater Manchester Police" in page
+    assert "My work" in page
+
+
+@pytest.mark.django_db
+def test_wrong_password_shows_a_clear_error(client: Client) -> None:
+    call_command("seed_demo")
+    page = client.post("/login/", {"username": "manager", "password": "nope"}).content.decode()
+    assert "Enter a correct username and password" in page
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_redis(client: Client, use_redis: str) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_down(client: Client, settings: Settings) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["redis"].startswith("error")
+
+
+@pytest.mark.redis
+def test_a_real_celery_worker_answers_a_ping(redis_url: str) -> None:
+    from config.celery_app import app
+
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    worker = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--hostname",
+            "ping@test",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    original = app.conf.broker_url
+    app.conf.update(broker_url=redis_url)
+    try:
+        deadline = time.monotonic() + 30
+        replies: list[dict[str, object]] | None = []
+        while not replies and time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0)
+        assert replies == [{"ping@test": {"ok": "pong"}}]
+    finally:
+        app.conf.update(broker_url=original)
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def test_static_assets_come_from_govuk_frontend_not_a_cdn() -> None:
+    base = (ROOT / "templates" / "base.html").read_text()
+    assert "govuk/govuk-frontend.min.css" in base
+    assert "http" not in base.split("<body")[0].replace("http-equiv", "")
+    assert (ROOT / "assets" / "govuk" / "govuk-frontend.min.css").exists(), "run bin/build-assets"
+    assert "url(/assets/" not in (ROOT / "assets" / "govuk" / "govuk-frontend.min.css").read_text()
+    assert settings.STATIC_URL == "/static/"

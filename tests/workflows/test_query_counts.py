@@ -1,0 +1,70 @@
+"""List pages and endpoints use a fixed number of queries, whatever the number of rows."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
+from rest_framework.test import APIClient
+
+from tests.factories import ActionFactory
+from tests.workflows.helpers import advance
+
+pytestmark = pytest.mark.django_db
+
+
+def make_actions(owner: User, manager: User, n: int, state: str) -> None:
+    for _ in range(n):
+        advance(ActionFactory.create(owner=owner), state, manager=manager)
+
+
+def count_queries(django_assert_max_num_queries: DjangoAssertNumQueries, fetch, limit: int) -> None:  # type: ignore[no-untyped-def]
+    with django_assert_max_num_queries(limit):
+        response = fetch()
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_my_work_page(
+    client: Client, owner: User, manager: User, rows: int, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    make_actions(owner, manager, rows, "in_progress")
+    client.force_login(owner)
+    count_queries(django_assert_max_num_queries, lambda: client.get(reverse("my-work")), 5)
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_sign_off_page(
+    client: Client, owner: User, manager: User, second_manager: User, rows: int, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    make_actions(owner, manager, rows, "awaiting_sign_off")
+    client.force_login(second_manager)
+    count_queries(django_assert_max_num_queries, lambda: client.get(reverse("sign-off")), 6)
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_api_action_list(owner: User, manager: User, rows: int, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    make_actions(owner, manager, rows, "in_progress")
+    client = APIClient()
+    client.force_authenticate(manager)
+    count_queries(django_assert_max_num_queries, lambda: client.get("/api/actions/"), 2)
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_api_recommendation_and_log_lists(
+    owner: User, manager: User, rows: int, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    make_actions(owner, manager, rows, "in_progress")
+    client = APIClient()
+    client.force_authenticate(owner)
+    count_queries(django_assert_max_num_queries, lambda: client.get("/api/recommendations/"), 4)
+    count_queries(django_assert_max_num_queries, lambda: client.get("/api/transition-log/"), 3)
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_home_page(
+    client: Client, owner: User, manager: User, rows: int, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    make_actions(owner, manager, rows, "awaiting_sign_off")
+    client.force_login(manager)
+    count_queries(django_assert_max_num_queries, lambda: client.get(reverse("home")), 10)
