@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("workflows.api.urls")),
+    path("", include("notifications.urls")),
     path("", include("workflows.urls")),
 ]

@@ -5,9 +5,15 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -127,3 +133,30 @@ def second_manager(partnership: Agency) -> User:
 @pytest.fixture
 def executive(partnership: Agency) -> User:
     return person_in(partnership, roles.EXECUTIVE, username="executive")
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on a free port that keeps every message it accepts."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: bool = False
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        if self.refuse:
+            return "451 Try again later"
+        self.messages.append(BytesParser(policy=default_policy).parsebytes(envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_sink(settings: SettingsWrapper) -> Iterator[SmtpSink]:
+    sink = SmtpSink(host="127.0.0.1", port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = sink.host, sink.port, False
+    yield sink
+    controller.stop()

@@ -221,7 +221,7 @@ def _seed_business_plan(context: DemoContext) -> None:
         if priority not in recommendations:
             theme, _ = Theme.objects.get_or_create(name=priority)
             recommendations[priority] = Recommendation.objects.create(
-                text=priority, reference=row["Ref"].split(".")[0], source=plan, theme=theme
+                text=priority, reference=row["Ref"].split(".")[0], source=plan, theme=theme, chair=chair
             )
         owner = context.users[_owner_for(row["Who Responsible / linked plan"])]
         complete = row["RAG"] == "Grey"

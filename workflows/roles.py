@@ -35,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflows.discontinue_action",
         "workflows.decide_extension",
         "workflows.record_impact",
+        "notifications.manage_chasing",
     ],
     EXECUTIVE: ["workflows.view_all_agencies"],
     ADMINISTRATOR: [
@@ -53,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.change_user",
         "auth.view_user",
         "auth.view_group",
+        "notifications.change_chasepolicy",
+        "notifications.view_chasepolicy",
     ],
 }
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -23,6 +22,7 @@ from .models import (
     ProgressNote,
     Recommendation,
 )
+from .timeline import TimelineEntry, registered_entries
 from .transitions import transition_log
 
 Viewer = User | AnonymousUser
@@ -139,15 +139,6 @@ def pending_extensions(user: Viewer) -> QuerySet[ExtensionRequest]:
     )
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: dt.datetime
-    kind: str
-    who: Any
-    summary: str
-    detail: str = ""
-
-
 # Fields that transitions, progress notes and extensions set as they happen: those entries already say so.
 TIMELINE_QUIET_FIELDS = {
     "state",
@@ -231,6 +222,7 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
                     detail=ext.decision_comment,
                 )
             )
+    entries += registered_entries(action)
     return sorted(entries, key=lambda e: e.at)
 
 

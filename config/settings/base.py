@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -103,7 +104,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# The sweep at 07:00 London time on weekdays (the task skips bank holidays), and a delivery run every few
+# minutes that sends whatever an outage of Redis, a worker or the mail server left in the outbox.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "daily-sweep": {
+        "task": "notifications.tasks.sweep_today",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    "deliver-waiting-digests": {
+        "task": "notifications.tasks.deliver_digests",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+}
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")

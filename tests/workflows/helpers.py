@@ -15,7 +15,7 @@ def due(action: Action) -> dt.date:
 
 
 def advance(action: Action, to: str, *, manager: User) -> Action:
-    """Walk a draft action forward to state ``to`` with the owner doing the owner's steps."""
+    """Walk an action forward from its state to ``to``, the owner doing the owner's steps."""
     owner = action.owner
     assert owner is not None
     steps = [
@@ -24,7 +24,8 @@ def advance(action: Action, to: str, *, manager: User) -> Action:
         ("awaiting_sign_off", owner, "submit_for_sign_off"),
         ("completed", manager, "sign_off"),
     ]
-    for state, actor, name in steps:
+    order = ["draft", *(state for state, _, _ in steps)]
+    for state, actor, name in steps[order.index(action.state) :]:
         if action.state == to:
             break
         if name == "submit_for_sign_off" and not action.evidence.exists():

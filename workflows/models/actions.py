@@ -49,6 +49,10 @@ class Recommendation(models.Model):
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, null=True, blank=True)
+    # The chair of the group that owns the source: second rung of the escalation ladder.
+    chair = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -182,6 +186,10 @@ class Action(ConcurrentTransitionMixin, models.Model):
     follow_up_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
+    # Set by the daily chase from days overdue (0 none, 1-3 the rungs of the ladder).
+    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
+    # How often sign-off sent the action back: a reopened action is chased afresh.
+    reopened_count = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     last_progress_on = models.DateField(null=True, blank=True)
@@ -283,6 +291,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
     )
     def reject(self, **_: Any) -> None:
         self.submitted_at = None
+        self.reopened_count += 1
 
     @transition(
         field=state,

@@ -1,0 +1,170 @@
+"""Chasing: the policy, pauses, the outbox of reminders and escalations, and the digests sent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class ChasePolicy(models.Model):
+    """The partnership's reminder and escalation policy. One row; the defaults are PRODUCT.md's."""
+
+    first_reminder_working_days = models.PositiveSmallIntegerField(default=14)
+    second_reminder_working_days = models.PositiveSmallIntegerField(default=3)
+    overdue_repeat_days = models.PositiveSmallIntegerField(
+        default=7, help_text="While overdue, the owner is chased again every this many days."
+    )
+    escalation_1_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days overdue before the owner's line manager (or agency lead) is told."
+    )
+    escalation_2_days = models.PositiveSmallIntegerField(
+        default=28, help_text="Days overdue before the business managers and the source's chair are told."
+    )
+    escalation_3_days = models.PositiveSmallIntegerField(
+        default=56, help_text="Days overdue before the item goes on the executive exception report."
+    )
+    business_managers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Quiet start: nothing is chased until a manager has seen what the first sweep would send and said yes.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords(m2m_fields=[business_managers])
+
+    class Meta:
+        verbose_name_plural = "chase policy"
+        permissions = [("manage_chasing", "Can preview, confirm and pause chasing")]
+
+    def __str__(self) -> str:
+        return "Reminder and escalation policy"
+
+    @classmethod
+    def current(cls) -> ChasePolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class ChasePause(models.Model):
+    """Chasing paused for everything from one source (an audit, a plan), with the reason on record."""
+
+    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    source_id = models.PositiveBigIntegerField()
+    source = GenericForeignKey("source_type", "source_id")
+    reason = models.TextField()
+    paused_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    paused_at = models.DateTimeField(auto_now_add=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=models.Q(resumed_at=None),
+                name="one_active_pause_per_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Chasing paused for {self.source_type} {self.source_id}"
+
+
+class Rule(models.TextChoices):
+    REMIND_FIRST = "remind_first", "First reminder before due"
+    REMIND_SECOND = "remind_second", "Second reminder before due"
+    DUE = "due", "Due"
+    OVERDUE = "overdue", "Overdue"
+    ESCALATION_1 = "escalation_1", "Escalation 1"
+    ESCALATION_2 = "escalation_2", "Escalation 2"
+    ESCALATION_3 = "escalation_3", "Escalation 3"
+
+
+ESCALATION_RULES = {Rule.ESCALATION_1, Rule.ESCALATION_2, Rule.ESCALATION_3}
+
+
+class OutboxEntry(models.Model):
+    """One reminder or escalation owed to one person about one item.
+
+    The unique key makes every sweep idempotent: the same item, recipient, rule, due date in force,
+    period (for the weekly overdue chase) and round (how often the item was reopened) is written once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    item_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    item_id = models.PositiveBigIntegerField()
+    item = GenericForeignKey("item_type", "item_id")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox_entries"
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    due_on = models.DateField()
+    period = models.PositiveIntegerField(default=0)
+    round = models.PositiveIntegerField(default=0)
+    sweep_date = models.DateField()
+    # Why this person rather than the owner, when the owner cannot be reached ("the owner has no email").
+    gap = models.CharField(max_length=200, blank=True)
+    is_copy = models.BooleanField(default=False, help_text="The owner's copy of an escalation about them.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    digest = models.ForeignKey(
+        "Digest", on_delete=models.SET_NULL, null=True, blank=True, related_name="entries"
+    )
+
+    class Meta:
+        verbose_name_plural = "outbox entries"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_type", "item_id", "recipient", "rule", "due_on", "period", "round"],
+                name="outbox_entry_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "recipient"]),
+            models.Index(fields=["item_type", "item_id", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()} for {self.item_type} {self.item_id} to {self.recipient_id}"
+
+
+class Digest(models.Model):
+    """One email as a person received it: readable later in the app."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    subject = models.CharField(max_length=200)
+    text = models.TextField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class NotificationPreference(models.Model):
+    class Delivery(models.TextChoices):
+        DAILY = "daily", "One daily digest"
+        IMMEDIATE_ESCALATIONS = "immediate_escalations", "Daily digest, and escalations straight away"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    delivery = models.CharField(max_length=30, choices=Delivery.choices, default=Delivery.DAILY)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_delivery_display()}"

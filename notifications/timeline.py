@@ -1,0 +1,35 @@
+"""Reminders and escalations on an item's timeline."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from workflows.timeline import TimelineEntry
+
+from .models import ESCALATION_RULES, OutboxEntry
+from .registry import chaseable_for
+
+
+def chase_entries(obj: models.Model) -> list[TimelineEntry]:
+    if chaseable_for(type(obj)) is None:
+        return []
+    entries = OutboxEntry.objects.filter(
+        item_type=ContentType.objects.get_for_model(type(obj)), item_id=obj.pk
+    ).select_related("recipient")
+    return [
+        TimelineEntry(
+            at=entry.created_at,
+            kind="escalation" if entry.rule in ESCALATION_RULES else "reminder",
+            who=None,
+            summary=f"{entry.get_rule_display()}{' (copy)' if entry.is_copy else ''} to "
+            f"{entry.recipient.get_full_name() or entry.recipient.get_username()}",
+            detail=(
+                f"Sent {entry.sent_at:%-d %B %Y, %H:%M}"
+                if entry.sent_at
+                else f"Not sent yet ({entry.attempts} attempt{'s' if entry.attempts != 1 else ''})"
+            )
+            + (f"; instead of the owner because {entry.gap}" if entry.gap else ""),
+        )
+        for entry in entries
+    ]

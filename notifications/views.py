@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from workflows.views.auth import AuthenticatedHttpRequest
+
+from . import selectors, services
+from .models import ChasePause, ChasePolicy, NotificationPreference
+
+
+def _manager_only(request: AuthenticatedHttpRequest) -> None:
+    if not request.user.has_perm("notifications.manage_chasing"):
+        raise PermissionDenied("Only managers manage chasing")
+
+
+def _show(request: AuthenticatedHttpRequest, error: ValidationError | PermissionDenied) -> None:
+    for text in error.messages if isinstance(error, ValidationError) else [str(error)]:
+        messages.error(request, text)
+
+
+@login_required
+def notifications_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    preference = NotificationPreference.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "notifications/notifications.html",
+        {
+            "digests": selectors.digests_for(request.user)[:50],
+            "waiting": selectors.waiting_for(request.user),
+            "delivery": preference.delivery if preference else NotificationPreference.Delivery.DAILY,
+            "choices": NotificationPreference.Delivery.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def preference_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        services.preference_set(user=request.user, delivery=request.POST.get("delivery", ""))
+    except ValidationError as error:
+        _show(request, error)
+    else:
+        messages.success(request, "Your choice is saved")
+    return redirect("notifications")
+
+
+@login_required
+def chasing_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _manager_only(request)
+    policy = ChasePolicy.current()
+    return render(
+        request,
+        "notifications/chasing.html",
+        {
+            "policy": policy,
+            "preview": selectors.first_sweep_preview(),
+            "pauses": selectors.active_pauses(),
+            "sources": selectors.pausable_sources(),
+            "undated": selectors.needs_a_date(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def chasing_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _manager_only(request)
+    try:
+        result = services.chasing_confirm(actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        _show(request, error)
+    else:
+        messages.success(
+            request, f"Chasing is on: {len(result.entries)} reminders and escalations are on their way"
+        )
+    return redirect("chasing")
+
+
+@login_required
+@require_POST
+def chasing_pause_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _manager_only(request)
+    try:
+        type_id, _, source_id = request.POST.get("source", "").partition(":")
+        model = ContentType.objects.get_for_id(int(type_id)).model_class()
+        if model is None:
+            raise Http404
+        source = get_object_or_404(model, pk=int(source_id))
+    except (ValueError, ContentType.DoesNotExist):
+        messages.error(request, "Choose what to pause chasing for")
+        return redirect("chasing")
+    try:
+        services.chasing_pause(actor=request.user, source=source, reason=request.POST.get("reason", ""))
+    except (ValidationError, PermissionDenied) as error:
+        _show(request, error)
+    else:
+        messages.success(request, f"Chasing paused for {source}")
+    return redirect("chasing")
+
+
+@login_required
+@require_POST
+def chasing_resume_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    _manager_only(request)
+    pause = get_object_or_404(ChasePause, pk=pk)
+    try:
+        services.chasing_resume(actor=request.user, pause=pause)
+    except (ValidationError, PermissionDenied) as error:
+        _show(request, error)
+    else:
+        messages.success(request, "Chasing resumed")
+    return redirect("chasing")

@@ -1,0 +1,254 @@
+"""Delivery: one digest per person, sent once, never lost."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from pytest_django.fixtures import Settings
+
+from notifications.delivery import deliver_pending
+from notifications.models import ChasePolicy, Digest, NotificationPreference, OutboxEntry
+from notifications.sweep import sweep
+from notifications.tasks import deliver_digests, request_delivery
+from tests.conftest import SmtpSink, free_port
+from tests.factories import ActionFactory
+from tests.notifications.conftest import MONDAY
+from tests.workflows.helpers import advance
+from workflows.models import Action
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def started(owner: User, manager: User, due_in_days: int, description: str) -> Action:
+    return advance(
+        ActionFactory.create(
+            owner=owner, due_on=dt.date.today() + dt.timedelta(days=due_in_days), description=description
+        ),
+        "in_progress",
+        manager=manager,
+    )
+
+
+@pytest.fixture
+def owed_today(owner: User, manager: User, police_lead: User, chasing_on: ChasePolicy) -> list[Action]:
+    actions = [
+        started(owner, manager, 3, "Refresh the neglect toolkit training"),
+        started(owner, manager, -20, "Audit strategy meeting minutes"),
+    ]
+    sweep(on=dt.date.today())
+    return actions
+
+
+def test_one_digest_per_person_lists_everything_that_needs_them(
+    owed_today: list[Action], owner: User
+) -> None:
+    result = deliver_pending()
+    assert result.sent == 2  # the owner, and the agency lead for the escalation
+    owner_mail = next(m for m in mail.outbox if m.to == [owner.email])
+    assert owner_mail.subject == "Followthrough: 2 items need you"
+    body = str(owner_mail.body)
+    assert "Refresh the neglect toolkit training" in body
+    assert (
+        "Due in 3 working days" in body or "Due in 2 working days" in body or "Due in 1 working day" in body
+    )
+    assert "20 days overdue" in body
+    assert f"/actions/{owed_today[0].pk}/" in body
+    html = owner_mail.alternatives[0][0]  # type: ignore[attr-defined]
+    assert f'href="http://127.0.0.1:8000/actions/{owed_today[1].pk}/"' in str(html)
+    assert OutboxEntry.objects.filter(status="pending").count() == 0
+    assert Digest.objects.filter(recipient=owner).count() == 1
+
+
+def test_escalated_item_is_listed_once_under_its_most_pressing_heading(
+    owed_today: list[Action], owner: User
+) -> None:
+    deliver_pending()
+    body = str(next(m for m in mail.outbox if m.to == [owner.email]).body)
+    assert body.count("Audit strategy meeting minutes") == 1
+    assert "ESCALATED ABOUT YOUR WORK" in body
+
+
+def test_agency_lead_is_told_what_was_escalated_to_them(owed_today: list[Action], police_lead: User) -> None:
+    deliver_pending()
+    lead_mail = next(m for m in mail.outbox if m.to == [police_lead.email])
+    assert "(escalations)" in lead_mail.subject
+    assert "ESCALATED TO YOU" in str(lead_mail.body)
+
+
+def test_delivering_twice_sends_nothing_more(owed_today: list[Action]) -> None:
+    deliver_pending()
+    sent = len(mail.outbox)
+    assert deliver_pending().sent == 0
+    assert len(mail.outbox) == sent
+
+
+def test_mail_server_refusing_leaves_entries_pending_and_they_go_later(
+    owed_today: list[Action], smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.refuse = True
+    result = deliver_pending()
+    assert (result.sent, result.failed) == (0, 2)
+    entries = list(OutboxEntry.objects.all())
+    assert all(e.status == "pending" and e.attempts == 1 and e.next_attempt_at for e in entries)
+    assert "451" in entries[0].last_error
+    assert deliver_pending().sent == 0  # backing off: not yet
+    OutboxEntry.objects.update(next_attempt_at=None)
+    smtp_sink.refuse = False
+    assert deliver_pending().sent == 2
+    assert len(smtp_sink.messages) == 2
+    assert not OutboxEntry.objects.exclude(status="sent").exists()
+
+
+def test_mail_server_unreachable_leaves_entries_pending(owed_today: list[Action], settings: Settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    assert deliver_pending().failed == 2
+    assert not OutboxEntry.objects.filter(status="sent").exists()
+    assert "ConnectionRefusedError" in OutboxEntry.objects.first().last_error  # type: ignore[union-attr]
+
+
+def test_a_crash_in_the_middle_of_delivery_loses_nothing_and_sends_once(
+    owed_today: list[Action], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+    calls = {"n": 0}
+
+    def dies_on_second_message(self: Any, *args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SystemExit("worker killed")
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", dies_on_second_message)
+    with pytest.raises(SystemExit):
+        deliver_pending()
+    assert len(mail.outbox) == 1
+    assert OutboxEntry.objects.filter(status="pending").exists()
+    deliver_pending()
+    assert len(mail.outbox) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(set(m.to[0] for m in mail.outbox))
+    assert not OutboxEntry.objects.filter(status="pending").exists()
+
+
+def test_redis_down_during_the_sweep_the_outbox_is_written_and_delivered_later(
+    owner: User, manager: User, chasing_on: ChasePolicy, settings: Settings
+) -> None:
+    from config.celery_app import app
+
+    started(owner, manager, 3, "Publish the revised threshold document")
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    original = app.conf.broker_url
+    app.conf.update(broker_url=dead, broker_connection_retry=False, broker_connection_max_retries=0)
+    try:
+        sweep(on=dt.date.today())
+        request_delivery()  # cannot reach Redis: logged, not raised
+    finally:
+        app.conf.update(broker_url=original)
+    assert OutboxEntry.objects.filter(status="pending").count() == 1
+    deliver_pending()  # what the periodic delivery does once Redis is back
+    assert len(mail.outbox) == 1
+
+
+def test_notifications_page_shows_my_digests_and_not_others(
+    client: Client, owed_today: list[Action], owner: User, police_lead: User
+) -> None:
+    deliver_pending()
+    client.force_login(owner)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "2 items need you" in page
+    assert "(escalations)" not in page  # the lead's digest, not the owner's
+
+
+def test_preference_for_immediate_escalations_is_saved(client: Client, owner: User) -> None:
+    client.force_login(owner)
+    client.post(reverse("notification-preference"), {"delivery": "immediate_escalations"})
+    assert NotificationPreference.objects.get(user=owner).delivery == "immediate_escalations"
+    response = client.post(reverse("notification-preference"), {"delivery": "hourly"}, follow=True)
+    assert "Choose how you want to hear" in response.content.decode()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_the_same_time_write_each_entry_once(
+    owner: User, manager: User, police_lead: User, chasing_on: ChasePolicy
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    for days in (-60, -30, -20, -8, 0, 3, 10):
+        started(owner, manager, days, f"Action due in {days}")
+
+    def run() -> int:
+        try:
+            return len(sweep(on=MONDAY).entries)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda _: run(), range(2)))
+    keys = OutboxEntry.objects.values_list("item_id", "recipient_id", "rule", "due_on", "period", "round")
+    assert len(keys) == len(set(keys)) > 0
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
+    redis_url: str, smtp_sink: SmtpSink, owner: User, manager: User, chasing_on: ChasePolicy
+) -> None:
+    from config.celery_app import app
+
+    action = started(owner, manager, 3, "Embed the multi-agency supervision model")
+    sweep(on=dt.date.today())
+    db = connection.settings_dict
+    database_url = (
+        f"sqlite:///{db['NAME']}"
+        if connection.vendor == "sqlite"
+        else f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": smtp_sink.host,
+        "EMAIL_PORT": str(smtp_sink.port),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=env,
+    )
+    original = app.conf.broker_url
+    app.conf.update(broker_url=redis_url)
+    try:
+        deliver_digests.delay()
+        deadline = time.monotonic() + 60
+        while not smtp_sink.messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        app.conf.update(broker_url=original)
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert len(smtp_sink.messages) == 1
+    received = smtp_sink.messages[0]
+    assert received["To"] == owner.email
+    assert received["Subject"] == "Followthrough: 1 item needs you"
+    text = received.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Embed the multi-agency supervision model" in text
+    assert f"http://127.0.0.1:8000/actions/{action.pk}/" in text
+    assert OutboxEntry.objects.get().status == "sent"

@@ -1,0 +1,35 @@
+"""What happened to a workflow object, from every app that records something about it.
+
+Apps that workflows must not import (notifications) add their own entries by registering a source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str
+    who: Any
+    summary: str
+    detail: str = ""
+
+
+TimelineSource = Callable[[models.Model], list[TimelineEntry]]
+_sources: list[TimelineSource] = []
+
+
+def register_timeline_source(source: TimelineSource) -> TimelineSource:
+    _sources.append(source)
+    return source
+
+
+def registered_entries(obj: models.Model) -> list[TimelineEntry]:
+    return [entry for source in _sources for entry in source(obj)]
