@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -82,12 +83,19 @@ def deliver_pending(*, recipient_ids: list[int] | None = None, limit: int = 1000
         waiting = waiting.filter(recipient_id__in=recipient_ids)
     people = list(waiting.order_by("recipient_id").values_list("recipient_id", flat=True).distinct()[:limit])
     result = DeliveryResult()
-    for person_id in people:
-        _deliver_to(person_id, now, result)
+    # One SMTP session for the batch; the backend reopens it if a failure closed it.
+    mail_connection = get_connection()
+    try:
+        for person_id in people:
+            _deliver_to(person_id, now, result, mail_connection)
+    finally:
+        mail_connection.close()
     return result
 
 
-def _deliver_to(person_id: int, now: dt.datetime, result: DeliveryResult) -> None:
+def _deliver_to(
+    person_id: int, now: dt.datetime, result: DeliveryResult, mail_connection: BaseEmailBackend
+) -> None:
     with transaction.atomic():
         entries = list(
             OutboxEntry.objects.select_for_update(skip_locked=True, of=("self",))
@@ -99,11 +107,14 @@ def _deliver_to(person_id: int, now: dt.datetime, result: DeliveryResult) -> Non
         recipient = entries[0].recipient
         subject, text, html = render_digest(recipient, entries, today=timezone.localdate(now))
         try:
-            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+            message = EmailMultiAlternatives(
+                subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], connection=mail_connection
+            )
             message.attach_alternative(html, "text/html")
             message.send()
         except (smtplib.SMTPException, OSError) as exc:
             logger.warning("Digest to %s not sent: %s", recipient.pk, exc)
+            mail_connection.close()
             for entry in entries:
                 entry.attempts += 1
                 entry.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]

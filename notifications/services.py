@@ -29,7 +29,7 @@ def chasing_confirm(*, actor: User) -> SweepResult:
         policy.confirmed_by = actor
         policy._history_user = actor  # type: ignore[attr-defined]
         policy.save()
-        result = sweep(on=timezone.localdate())
+        result = sweep(on=timezone.localdate(), describe=False)
         request_delivery()
     return result
 

@@ -332,40 +332,57 @@ def _select_planned(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 class SweepResult:
     sweep_date: dt.date
     dry_run: bool
+    # How many entries were added (or, in a dry run, would be).
+    count: int
+    # The entries themselves, when the caller asked to see them.
     entries: list[PlannedEntry]
     escalation_changes: int = 0
 
 
-def sweep(*, on: dt.date, dry_run: bool = False) -> SweepResult:
+def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> SweepResult:
     """Write to the outbox what every open chaseable item is owed on ``on``; with ``dry_run``, only say.
 
     Guarantees: each entry is written at most once whatever the number of runs, concurrent or not; the
     query count does not depend on the number of items; escalation levels follow days overdue (and fall
-    back when an extension or completion ends the lateness).
+    back when an extension or completion ends the lateness). Without ``describe`` no entry is loaded
+    into Python, so memory stays flat however many items are owed.
     """
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
     managers = business_manager_ids(policy)
     created_at = timezone.now()
     planned: list[tuple[Any, ...]] = []
-    changes = 0
+    count = changes = 0
     with transaction.atomic():
         for spec in chaseables():
             rows = _planned_rows(spec, window, managers, created_at)
             assert rows is not None
             sql, params = _sql(rows)
-            planned += _select_planned(sql, params)
-            if not dry_run:
-                cols = ", ".join(COLUMNS)
-                with connection.cursor() as cursor:
-                    # WHERE true: SQLite needs it to tell the upsert clause from a join constraint.
-                    cursor.execute(
-                        f"INSERT INTO notifications_outboxentry ({cols}) SELECT DISTINCT * FROM ({sql}) AS p "
-                        "WHERE true ON CONFLICT DO NOTHING",
-                        params,
-                    )
-                changes += _set_escalation_levels(spec, window)
-    return SweepResult(sweep_date=on, dry_run=dry_run, entries=_describe(planned), escalation_changes=changes)
+            if dry_run:
+                found = _select_planned(sql, params)
+                count += len(found)
+                planned += found
+                continue
+            cols = ", ".join(COLUMNS)
+            with connection.cursor() as cursor:
+                # WHERE true: SQLite needs it to tell the upsert clause from a join constraint.
+                cursor.execute(
+                    f"INSERT INTO notifications_outboxentry ({cols}) SELECT DISTINCT * FROM ({sql}) AS p "
+                    "WHERE true ON CONFLICT DO NOTHING",
+                    params,
+                )
+                count += max(cursor.rowcount, 0)
+            changes += _set_escalation_levels(spec, window)
+        if describe and not dry_run:
+            # Exactly what this run added: its rows carry this run's timestamp.
+            planned = list(OutboxEntry.objects.filter(created_at=created_at).values_list(*COLUMNS))
+    return SweepResult(
+        sweep_date=on,
+        dry_run=dry_run,
+        count=count,
+        entries=_describe(planned) if describe else [],
+        escalation_changes=changes,
+    )
 
 
 def _set_escalation_levels(spec: Chaseable, window: Window) -> int:

@@ -28,9 +28,9 @@ def sweep_today() -> int:
     if ChasePolicy.current().confirmed_at is None:
         logger.info("Chasing is not switched on yet: no sweep")
         return 0
-    result = sweep(on=today)
+    result = sweep(on=today, describe=False)
     request_delivery()
-    return len(result.entries)
+    return result.count
 
 
 @shared_task(

@@ -78,7 +78,7 @@ def chasing_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         _show(request, error)
     else:
         messages.success(
-            request, f"Chasing is on: {len(result.entries)} reminders and escalations are on their way"
+            request, f"Chasing is on: {result.count} reminders and escalations are on their way"
         )
     return redirect("chasing")
 

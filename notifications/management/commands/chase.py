@@ -41,7 +41,7 @@ class Command(BaseCommand):
             return
         verb = "Would add" if dry_run else "Added"
         self.stdout.write(
-            f"{verb} {len(result.entries)} outbox entr{'y' if len(result.entries) == 1 else 'ies'} for {on}"
+            f"{verb} {result.count} outbox entr{'y' if result.count == 1 else 'ies'} for {on}"
         )
         for entry in result.entries:
             gap = f" (because {entry.gap})" if entry.gap else ""
