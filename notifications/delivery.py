@@ -132,43 +132,71 @@ def _deliver_to(
         result.entries_sent += len(entries)
 
 
-def _lines(entries: list[OutboxEntry], today: dt.date) -> dict[str, list[DigestLine]]:
-    """One line per item, under the most pressing heading it has for this person."""
-    by_type: dict[Any, list[OutboxEntry]] = defaultdict(list)
+# A digest is read, not searched: past this many lines a section says how many more there are and
+# where to find them.
+MAX_LINES_PER_SECTION = 25
+
+
+@dataclass
+class Section:
+    heading: str
+    lines: list[DigestLine]
+    more: int
+
+
+def _sections(entries: list[OutboxEntry], today: dt.date) -> list[Section]:
+    """One line per item, under the most pressing heading it has for this person, soonest due first."""
+    best: dict[tuple[int, int], OutboxEntry] = {}
     for entry in entries:
-        by_type[entry.item_type].append(entry)
-    lines: dict[tuple[int, int], tuple[int, str, DigestLine]] = {}
-    for item_type, typed in by_type.items():
+        key = (entry.item_type_id, entry.item_id)
+        if key not in best or HEADINGS.index(_heading(entry)) < HEADINGS.index(_heading(best[key])):
+            best[key] = entry
+    by_heading: dict[str, list[OutboxEntry]] = {heading: [] for heading in HEADINGS}
+    for entry in best.values():
+        by_heading[_heading(entry)].append(entry)
+    shown = {
+        heading: sorted(items, key=lambda e: (e.due_on, e.item_id))[:MAX_LINES_PER_SECTION]
+        for heading, items in by_heading.items()
+    }
+    labels = _labels([e for items in shown.values() for e in items])
+    return [
+        Section(
+            heading=heading,
+            lines=[_line(entry, labels, today) for entry in shown[heading]],
+            more=len(items) - len(shown[heading]),
+        )
+        for heading, items in by_heading.items()
+        if items
+    ]
+
+
+def _labels(entries: list[OutboxEntry]) -> dict[tuple[int, int], str]:
+    """What each item is called: one query per kind of item, for the lines shown only."""
+    wanted: dict[Any, list[int]] = defaultdict(list)
+    for entry in entries:
+        wanted[entry.item_type].append(entry.item_id)
+    labels = {}
+    for item_type, ids in wanted.items():
         model = item_type.model_class()
         spec = chaseable_for(model)
-        labels = dict(
-            model._default_manager.filter(pk__in=[e.item_id for e in typed]).values_list(
-                "pk", spec.label_field if spec else "pk"
-            )
-        )
-        for entry in typed:
-            heading = _heading(entry)
-            rank = HEADINGS.index(heading)
-            key = (item_type.pk, entry.item_id)
-            if key in lines and lines[key][0] <= rank:
-                continue
-            path = reverse(spec.url_name, args=[entry.item_id]) if spec else "/"
-            lines[key] = (
-                rank,
-                heading,
-                DigestLine(
-                    label=str(labels.get(entry.item_id, f"{item_type.model} {entry.item_id}")),
-                    url=settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + path,
-                    due_on=entry.due_on,
-                    when=due_in_words(entry.due_on, today),
-                    rule=entry.get_rule_display(),
-                    gap=entry.gap,
-                ),
-            )
-    grouped: dict[str, list[DigestLine]] = {heading: [] for heading in HEADINGS}
-    for _, heading, line in sorted(lines.values(), key=lambda v: (v[0], v[2].due_on)):
-        grouped[heading].append(line)
-    return {heading: items for heading, items in grouped.items() if items}
+        field = spec.label_field if spec else "pk"
+        for pk, label in model._default_manager.filter(pk__in=ids).values_list("pk", field):
+            labels[(item_type.pk, pk)] = str(label)
+    return labels
+
+
+def _line(entry: OutboxEntry, labels: dict[tuple[int, int], str], today: dt.date) -> DigestLine:
+    model = entry.item_type.model_class()
+    spec = chaseable_for(model) if model is not None else None
+    path = reverse(spec.url_name, args=[entry.item_id]) if spec else "/"
+    return DigestLine(
+        label=labels.get((entry.item_type_id, entry.item_id), f"{entry.item_type.model} {entry.item_id}"),
+        url=settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + path,
+        due_on=entry.due_on,
+        when=due_in_words(entry.due_on, today),
+        rule=entry.get_rule_display(),
+        gap=entry.gap,
+    )
 
 
 HEADINGS = ["Escalated to you", "Escalated about your work", "Overdue", "Due soon"]
@@ -183,10 +211,10 @@ def _heading(entry: OutboxEntry) -> str:
 
 
 def render_digest(recipient: User, entries: list[OutboxEntry], *, today: dt.date) -> tuple[str, str, str]:
-    sections = _lines(entries, today)
-    count = sum(len(items) for items in sections.values())
+    sections = _sections(entries, today)
+    count = sum(len(section.lines) + section.more for section in sections)
     subject = f"Followthrough: {count} item{'s' if count != 1 else ''} need{'s' if count == 1 else ''} you"
-    if "Escalated to you" in sections:
+    if any(section.heading == "Escalated to you" for section in sections):
         subject += " (escalations)"
     context = {
         "recipient": recipient,
@@ -194,6 +222,7 @@ def render_digest(recipient: User, entries: list[OutboxEntry], *, today: dt.date
         "count": count,
         "today": today,
         "settings_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("notifications"),
+        "home_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("home"),
     }
     text = render_to_string("notifications/emails/digest.txt", context)
     html = render_to_string("notifications/emails/digest.html", context)

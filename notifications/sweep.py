@@ -365,10 +365,13 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
                 continue
             cols = ", ".join(COLUMNS)
             with connection.cursor() as cursor:
-                # WHERE true: SQLite needs it to tell the upsert clause from a join constraint.
+                # Most candidates were recorded on an earlier day: an anti-join drops them far faster than
+                # a conflict probe per row, and ON CONFLICT still settles a race with a concurrent sweep.
+                # (SQLite also needs a WHERE before an upsert clause on INSERT ... SELECT.) No DISTINCT:
+                # DO NOTHING already skips a row that repeats one earlier in the same statement.
                 cursor.execute(
-                    f"INSERT INTO notifications_outboxentry ({cols}) SELECT DISTINCT * FROM ({sql}) AS p "
-                    "WHERE true ON CONFLICT DO NOTHING",
+                    f"INSERT INTO notifications_outboxentry ({cols}) SELECT * FROM ({sql}) AS p "
+                    f"WHERE {NOT_YET_IN_OUTBOX} ON CONFLICT DO NOTHING",
                     params,
                 )
                 count += max(cursor.rowcount, 0)

@@ -77,9 +77,7 @@ def chasing_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     except (ValidationError, PermissionDenied) as error:
         _show(request, error)
     else:
-        messages.success(
-            request, f"Chasing is on: {result.count} reminders and escalations are on their way"
-        )
+        messages.success(request, f"Chasing is on: {result.count} reminders and escalations are on their way")
     return redirect("chasing")
 
 

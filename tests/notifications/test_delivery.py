@@ -252,3 +252,19 @@ def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
     assert "Embed the multi-agency supervision model" in text
     assert f"http://127.0.0.1:8000/actions/{action.pk}/" in text
     assert OutboxEntry.objects.get().status == "sent"
+
+
+def test_a_long_digest_shows_the_soonest_items_and_says_how_many_more(
+    owner: User, manager: User, chasing_on: ChasePolicy
+) -> None:
+    # 30 actions 8 to 12 days overdue: all in the "Overdue" section, none escalated yet.
+    for i in range(30):
+        started(owner, manager, -(12 - i // 6), f"Overdue action {i + 1:02d}")
+    sweep(on=dt.date.today())
+    deliver_pending()
+    body = str(next(m for m in mail.outbox if m.to == [owner.email]).body)
+    assert mail.outbox[0].subject.startswith("Followthrough: 30 items")
+    assert body.count("Overdue action") == 25
+    assert "Overdue action 01" in body  # the most overdue first
+    assert "Overdue action 30" not in body
+    assert "- and 5 more" in body

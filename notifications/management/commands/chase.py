@@ -40,9 +40,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(payload, indent=2))
             return
         verb = "Would add" if dry_run else "Added"
-        self.stdout.write(
-            f"{verb} {result.count} outbox entr{'y' if result.count == 1 else 'ies'} for {on}"
-        )
+        self.stdout.write(f"{verb} {result.count} outbox entr{'y' if result.count == 1 else 'ies'} for {on}")
         for entry in result.entries:
             gap = f" (because {entry.gap})" if entry.gap else ""
             self.stdout.write(
