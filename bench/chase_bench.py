@@ -9,6 +9,7 @@ count, and the peak memory of this process.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import resource
 import statistics
@@ -66,25 +67,22 @@ def bench_sweep(n: int) -> None:
     print(f"N={n:,}: generated in {time.perf_counter() - started:.1f} s")
     today = timezone.localdate()
     floor = median_seconds(floor_query)
+    print(f"N={n:,}: floor (raw select of the due and overdue rows) {floor:.2f} s")
     # Cold: the first sweep ever, when every entry and escalation level is new.
-    cold = median_seconds(lambda: sweep(on=today, describe=False))
-    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        result = sweep(on=today, describe=False)
-        transaction.set_rollback(True)
-    print(
-        f"N={n:,}: first sweep {cold:.2f} s ({result.count:,} entries), floor {floor:.2f} s, "
-        f"ratio {cold / floor:.1f}; {len(queries)} queries"
-    )
+    measure_sweep(f"N={n:,}: first sweep", today, floor)
     # Steady state: the next working day's sweep, after today's was committed.
     sweep(on=today, describe=False)
-    tomorrow = working_calendar().add_working_days(today, 1)
-    steady = median_seconds(lambda: sweep(on=tomorrow, describe=False))
+    measure_sweep(f"N={n:,}: next day's sweep", working_calendar().add_working_days(today, 1), floor)
+
+
+def measure_sweep(label: str, on: dt.date, floor: float) -> None:
+    seconds = median_seconds(lambda: sweep(on=on, describe=False))
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        result = sweep(on=tomorrow, describe=False)
+        result = sweep(on=on, describe=False)
         transaction.set_rollback(True)
     print(
-        f"N={n:,}: next day's sweep {steady:.2f} s ({result.count:,} entries), ratio {steady / floor:.1f}; "
-        f"{len(queries)} queries; peak memory {peak_mb():.0f} MB"
+        f"{label} {seconds:.2f} s ({result.count:,} entries), {seconds / floor:.1f} x floor; "
+        f"{len(queries)} queries; peak memory so far {peak_mb():.0f} MB"
     )
 
 
