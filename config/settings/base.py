@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
+    # For its graph_transitions command, which draws every state machine.
+    "django_fsm",
     "workflows",
     "audits",
     "reviews",

@@ -249,3 +249,16 @@ def test_available_transitions_are_those_the_person_may_make(
         "reject",
         "discontinue",
     }
+
+
+def test_graph_transitions_draws_the_action_machine() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("graph_transitions", "workflows.Action", stdout=out)
+    dot = out.getvalue()
+    assert dot.startswith("digraph")
+    for label in ("sign_off", "reject", "record_impact_not_evidenced", "discontinue"):
+        assert f"label={label}" in dot

@@ -1,4 +1,5 @@
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 from django.apps import apps
@@ -14,13 +15,9 @@ class Command(BaseCommand):
         context = demo.seed()
         # Other apps add their own demo data by providing demo.seed(context); workflows imports none of them.
         for config in apps.get_app_configs():
-            if config.name in {"workflows"} or not config.name.isidentifier():
+            if config.name == "workflows" or find_spec(f"{config.name}.demo") is None:
                 continue
-            try:
-                module = import_module(f"{config.name}.demo")
-            except ModuleNotFoundError:
-                continue
-            module.seed(context)
+            import_module(f"{config.name}.demo").seed(context)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo partnership ready. Sign in with any of these (password: {demo.DEMO_PASSWORD}):"
