@@ -212,7 +212,7 @@ def _entries(
 
 def _planned_rows(
     spec: Chaseable, window: Window, managers: list[int], created_at: dt.datetime
-) -> QuerySet[Any] | None:
+) -> QuerySet[Any]:
     """Every entry the items of one chaseable kind are owed on the window's date, as one query."""
     due, owner, agency = spec.due_field, spec.owner_field, spec.agency_field
     items = spec.model._default_manager.filter(spec.open).filter(
@@ -310,24 +310,6 @@ def _sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-# The planned rows' columns are named e_<column> by _entries; the key columns must match the outbox's
-# unique constraint.
-NOT_YET_IN_OUTBOX = "NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {})".format(
-    " AND ".join(
-        f"o.{c} = p.e_{c}"
-        for c in ("item_type_id", "item_id", "recipient_id", "rule", "due_on", "period", "round")
-    )
-)
-
-
-def _select_planned(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """The rows of the planned-entries query that are not in the outbox yet, distinct."""
-    cols = ", ".join(f"p.e_{c}" for c in COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT {cols} FROM ({sql}) AS p WHERE {NOT_YET_IN_OUTBOX}", params)
-        return cursor.fetchall()
-
-
 @dataclass
 class SweepResult:
     sweep_date: dt.date
@@ -353,32 +335,29 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     created_at = timezone.now()
     planned: list[tuple[Any, ...]] = []
     count = changes = 0
+    cols = ", ".join(COLUMNS)
     with transaction.atomic():
         for spec in chaseables():
             rows = _planned_rows(spec, window, managers, created_at)
-            assert rows is not None
             sql, params = _sql(rows)
-            if dry_run:
-                found = _select_planned(sql, params)
-                count += len(found)
-                planned += found
-                continue
-            cols = ", ".join(COLUMNS)
             with connection.cursor() as cursor:
-                # Most candidates were recorded on an earlier day: an anti-join drops them far faster than
-                # a conflict probe per row, and ON CONFLICT still settles a race with a concurrent sweep.
-                # (SQLite also needs a WHERE before an upsert clause on INSERT ... SELECT.) No DISTINCT:
-                # DO NOTHING already skips a row that repeats one earlier in the same statement.
+                # The unique key decides what is new, one index probe a candidate: predictable whatever
+                # the table's statistics say (an anti-join here went quadratic on stale statistics).
+                # SQLite needs a WHERE before an upsert clause on INSERT ... SELECT. No DISTINCT: DO
+                # NOTHING also skips a row that repeats one earlier in the same statement.
                 cursor.execute(
                     f"INSERT INTO notifications_outboxentry ({cols}) SELECT * FROM ({sql}) AS p "
-                    f"WHERE {NOT_YET_IN_OUTBOX} ON CONFLICT DO NOTHING",
+                    f"WHERE true ON CONFLICT DO NOTHING{f' RETURNING {cols}' if describe else ''}",
                     params,
                 )
-                count += max(cursor.rowcount, 0)
-            changes += _set_escalation_levels(spec, window)
-        if describe and not dry_run:
-            # Exactly what this run added: its rows carry this run's timestamp.
-            planned = list(OutboxEntry.objects.filter(created_at=created_at).values_list(*COLUMNS))
+                found = cursor.fetchall() if describe else []
+                planned += found
+                count += len(found) if describe else max(cursor.rowcount, 0)
+            if not dry_run:
+                changes += _set_escalation_levels(spec, window)
+        if dry_run:
+            # A dry run is the real insert, rolled back: it can never disagree with a real run.
+            transaction.set_rollback(True)
     return SweepResult(
         sweep_date=on,
         dry_run=dry_run,
