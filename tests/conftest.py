@@ -5,6 +5,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery import Celery
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -160,3 +162,30 @@ def smtp_sink(settings: SettingsWrapper) -> Iterator[SmtpSink]:
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = sink.host, sink.port, False
     yield sink
     controller.stop()
+
+
+@contextmanager
+def celery_broker(url: str, **conf: Any) -> Iterator[None]:
+    """Point this process's Celery app at ``url`` (and any other settings) for a block, then put back
+    everything it changed, and drop pooled connections so none outlives the block."""
+    from config.celery_app import app
+
+    changes = {"broker_url": url, **conf}
+    saved = {key: app.conf.get(key) for key in changes}
+    app.conf.update(changes)
+    app.close()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        app.close()
+
+
+@contextmanager
+def celery_client(url: str) -> Iterator[Celery]:
+    """A Celery client of its own on ``url``: talks to real workers without touching the project's app."""
+    client = Celery("tests", broker=url)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from tests.conftest import free_port
+from tests.conftest import celery_client, free_port
 from workflows import roles
 from workflows.models import Action, Agency, Person, TransitionLog
 
@@ -163,8 +163,6 @@ def test_healthz_is_503_when_redis_is_down(client: Client, settings: Settings) -
 
 @pytest.mark.redis
 def test_a_real_celery_worker_answers_a_ping(redis_url: str) -> None:
-    from config.celery_app import app
-
     env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     worker = subprocess.Popen(
         [
@@ -186,16 +184,14 @@ def test_a_real_celery_worker_answers_a_ping(redis_url: str) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    original = app.conf.broker_url
-    app.conf.update(broker_url=redis_url)
     try:
-        deadline = time.monotonic() + 30
-        replies: list[dict[str, object]] | None = []
-        while not replies and time.monotonic() < deadline:
-            replies = app.control.ping(timeout=1.0)
+        with celery_client(redis_url) as client:
+            deadline = time.monotonic() + 30
+            replies: list[dict[str, object]] | None = []
+            while not replies and time.monotonic() < deadline:
+                replies = client.control.ping(timeout=1.0)
         assert replies == [{"ping@test": {"ok": "pong"}}]
     finally:
-        app.conf.update(broker_url=original)
         worker.terminate()
         worker.wait(timeout=20)
 

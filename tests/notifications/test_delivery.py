@@ -20,7 +20,7 @@ from notifications.delivery import deliver_pending
 from notifications.models import ChasePolicy, Digest, NotificationPreference, OutboxEntry
 from notifications.sweep import sweep
 from notifications.tasks import deliver_digests, request_delivery
-from tests.conftest import SmtpSink, free_port
+from tests.conftest import SmtpSink, celery_broker, celery_client, free_port
 from tests.factories import ActionFactory
 from tests.notifications.conftest import MONDAY
 from tests.workflows.helpers import advance
@@ -146,17 +146,11 @@ def test_a_crash_in_the_middle_of_delivery_loses_nothing_and_sends_once(
 def test_redis_down_during_the_sweep_the_outbox_is_written_and_delivered_later(
     owner: User, manager: User, chasing_on: ChasePolicy, settings: Settings
 ) -> None:
-    from config.celery_app import app
-
     started(owner, manager, 3, "Publish the revised threshold document")
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    original = app.conf.broker_url
-    app.conf.update(broker_url=dead, broker_connection_retry=False, broker_connection_max_retries=0)
-    try:
+    with celery_broker(dead, broker_connection_retry=False, broker_connection_max_retries=0):
         sweep(on=dt.date.today())
         request_delivery()  # cannot reach Redis: logged, not raised
-    finally:
-        app.conf.update(broker_url=original)
     assert OutboxEntry.objects.filter(status="pending").count() == 1
     deliver_pending()  # what the periodic delivery does once Redis is back
     assert len(mail.outbox) == 1
@@ -209,8 +203,6 @@ def test_two_sweeps_at_the_same_time_write_each_entry_once(
 def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
     redis_url: str, smtp_sink: SmtpSink, owner: User, manager: User, chasing_on: ChasePolicy
 ) -> None:
-    from config.celery_app import app
-
     action = started(owner, manager, 3, "Embed the multi-agency supervision model")
     sweep(on=dt.date.today())
     db = connection.settings_dict
@@ -233,15 +225,13 @@ def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
         cwd=ROOT,
         env=env,
     )
-    original = app.conf.broker_url
-    app.conf.update(broker_url=redis_url)
     try:
-        deliver_digests.delay()
+        with celery_client(redis_url) as client:
+            client.send_task(deliver_digests.name)
         deadline = time.monotonic() + 60
         while not smtp_sink.messages and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        app.conf.update(broker_url=original)
         worker.terminate()
         worker.wait(timeout=30)
     assert len(smtp_sink.messages) == 1
