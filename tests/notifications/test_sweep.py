@@ -287,7 +287,9 @@ def test_chase_command_dry_run_json_then_real_run(
         }
     ]
     assert not OutboxEntry.objects.exists()
-    call_command("chase", "--date", MONDAY.isoformat(), "--json", stdout=StringIO())
+    real = StringIO()
+    call_command("chase", "--date", MONDAY.isoformat(), "--json", stdout=real)
+    assert json.loads(real.getvalue())["escalation_levels_changed"] == 0
     assert OutboxEntry.objects.count() == 1
     again = StringIO()
     call_command("chase", "--date", MONDAY.isoformat(), "--dry-run", "--json", stdout=again)
