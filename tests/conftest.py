@@ -1,3 +1,4 @@
+import asyncio
 import os
 import shutil
 import socket
@@ -145,10 +146,21 @@ class SmtpSink:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
+    # Seconds to hold the next message before answering, to let a test kill the sender mid-delivery.
+    stall_next: float = 0
+    stalling: bool = False
 
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: object, envelope: Any) -> str:
         if self.refuse:
             return "451 Try again later"
+        if self.stall_next:
+            stall, self.stall_next = self.stall_next, 0
+            self.stalling = True
+            await asyncio.sleep(stall)
+            self.stalling = False
+            # Like a real mail server: a message whose sender vanished before the answer is not kept.
+            if server.transport is None or server.transport.is_closing():
+                return "421 Sender went away"
         self.messages.append(BytesParser(policy=default_policy).parsebytes(envelope.original_content))
         return "250 Message accepted for delivery"
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -198,20 +199,15 @@ def test_two_sweeps_at_the_same_time_write_each_entry_once(
     assert len(keys) == len(set(keys)) > 0
 
 
-@pytest.mark.redis
-@pytest.mark.django_db(transaction=True)
-def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
-    redis_url: str, smtp_sink: SmtpSink, owner: User, manager: User, chasing_on: ChasePolicy
-) -> None:
-    action = started(owner, manager, 3, "Embed the multi-agency supervision model")
-    sweep(on=dt.date.today())
+def worker_environment(redis_url: str, smtp_sink: SmtpSink) -> dict[str, str]:
+    """What a real worker process needs to share this test's database, Redis and SMTP server."""
     db = connection.settings_dict
     database_url = (
         f"sqlite:///{db['NAME']}"
         if connection.vendor == "sqlite"
         else f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     )
-    env = {
+    return {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url,
@@ -220,17 +216,34 @@ def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
         "EMAIL_HOST": smtp_sink.host,
         "EMAIL_PORT": str(smtp_sink.port),
     }
-    worker = subprocess.Popen(
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"],
         cwd=ROOT,
         env=env,
     )
+
+
+def wait_for(condition: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
+    redis_url: str, smtp_sink: SmtpSink, owner: User, manager: User, chasing_on: ChasePolicy
+) -> None:
+    action = started(owner, manager, 3, "Embed the multi-agency supervision model")
+    sweep(on=dt.date.today())
+    worker = start_worker(worker_environment(redis_url, smtp_sink))
     try:
         with celery_client(redis_url) as client:
             client.send_task(deliver_digests.name)
-        deadline = time.monotonic() + 60
-        while not smtp_sink.messages and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: smtp_sink.messages)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -242,6 +255,49 @@ def test_a_real_worker_delivers_the_digest_through_a_real_smtp_server(
     assert "Embed the multi-agency supervision model" in text
     assert f"http://127.0.0.1:8000/actions/{action.pk}/" in text
     assert OutboxEntry.objects.get().status == "sent"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_delivery_loses_nothing_and_sends_once(
+    redis_url: str,
+    smtp_sink: SmtpSink,
+    owner: User,
+    manager: User,
+    police_lead: User,
+    chasing_on: ChasePolicy,
+) -> None:
+    started(owner, manager, 3, "Refresh the neglect toolkit training")
+    started(owner, manager, -20, "Audit strategy meeting minutes")  # escalated: the lead gets a digest too
+    sweep(on=dt.date.today())
+    env = worker_environment(redis_url, smtp_sink)
+    smtp_sink.stall_next = 8
+    worker = start_worker(env)
+    try:
+        with celery_client(redis_url) as client:
+            client.send_task(deliver_digests.name)
+        wait_for(lambda: smtp_sink.stalling)
+        assert smtp_sink.stalling, "the worker never reached the mail server"
+        worker.send_signal(signal.SIGKILL)  # killed while the mail server holds its first message
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    wait_for(lambda: not smtp_sink.stalling, seconds=20)
+    assert smtp_sink.messages == []
+    assert not OutboxEntry.objects.filter(status="sent").exists()
+
+    restarted = start_worker(env)
+    try:
+        with celery_client(redis_url) as client:
+            client.send_task(deliver_digests.name)  # what the periodic delivery does
+        wait_for(lambda: len(smtp_sink.messages) >= 2)
+        time.sleep(1)  # anything sent twice would arrive now
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+    assert sorted(m["To"] for m in smtp_sink.messages) == sorted([owner.email, police_lead.email])
+    assert not OutboxEntry.objects.exclude(status="sent").exists()
 
 
 def test_a_long_digest_shows_the_soonest_items_and_says_how_many_more(
