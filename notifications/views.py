@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from workflows.views.auth import AuthenticatedHttpRequest
+from workflows.views.feedback import show_errors
 
 from . import selectors, services
 from .models import ChasePause, ChasePolicy, NotificationPreference
@@ -17,11 +18,6 @@ from .models import ChasePause, ChasePolicy, NotificationPreference
 def _manager_only(request: AuthenticatedHttpRequest) -> None:
     if not request.user.has_perm("notifications.manage_chasing"):
         raise PermissionDenied("Only managers manage chasing")
-
-
-def _show(request: AuthenticatedHttpRequest, error: ValidationError | PermissionDenied) -> None:
-    for text in error.messages if isinstance(error, ValidationError) else [str(error)]:
-        messages.error(request, text)
 
 
 @login_required
@@ -45,7 +41,7 @@ def preference_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         services.preference_set(user=request.user, delivery=request.POST.get("delivery", ""))
     except ValidationError as error:
-        _show(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, "Your choice is saved")
     return redirect("notifications")
@@ -75,7 +71,7 @@ def chasing_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         result = services.chasing_confirm(actor=request.user)
     except (ValidationError, PermissionDenied) as error:
-        _show(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, f"Chasing is on: {result.count} reminders and escalations are on their way")
     return redirect("chasing")
@@ -97,7 +93,7 @@ def chasing_pause_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         services.chasing_pause(actor=request.user, source=source, reason=request.POST.get("reason", ""))
     except (ValidationError, PermissionDenied) as error:
-        _show(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, f"Chasing paused for {source}")
     return redirect("chasing")
@@ -111,7 +107,7 @@ def chasing_resume_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     try:
         services.chasing_resume(actor=request.user, pause=pause)
     except (ValidationError, PermissionDenied) as error:
-        _show(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, "Chasing resumed")
     return redirect("chasing")

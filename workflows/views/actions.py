@@ -23,6 +23,7 @@ from ..selectors import (
 from ..services import actions as services
 from ..transitions import TransitionConflict, TransitionRefused, available_transitions
 from .auth import AuthenticatedHttpRequest
+from .feedback import show_errors
 
 
 class ProgressForm(forms.Form):
@@ -43,14 +44,6 @@ class EvidenceForm(forms.Form):
 class ExtensionForm(forms.Form):
     requested_due_on = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label="Why is more time needed?", widget=forms.Textarea(attrs={"rows": 3}))
-
-
-def _errors_to_messages(request: AuthenticatedHttpRequest, error: ValidationError | PermissionDenied) -> None:
-    if isinstance(error, ValidationError):
-        for text in error.messages:
-            messages.error(request, text)
-    else:
-        messages.error(request, str(error) or "You may not do that")  # PermissionDenied carries plain text
 
 
 def _visible_action(request: AuthenticatedHttpRequest, pk: int) -> Action:
@@ -129,7 +122,7 @@ def action_progress_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     try:
         services.action_add_progress(action=action, actor=request.user, **form.cleaned_data)
     except (ValidationError, PermissionDenied) as error:
-        _errors_to_messages(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, "Progress recorded")
     return redirect("action-detail", pk=action.pk)
@@ -141,7 +134,7 @@ def action_evidence_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     action = _visible_action(request, pk)
     form = EvidenceForm(request.POST, request.FILES)
     if not form.is_valid():
-        _errors_to_messages(request, ValidationError(form.errors.as_data()))
+        show_errors(request, ValidationError(form.errors.as_data()))
         return redirect("action-detail", pk=action.pk)
     try:
         services.action_add_evidence(
@@ -152,7 +145,7 @@ def action_evidence_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
             url=form.cleaned_data["url"],
         )
     except (ValidationError, PermissionDenied) as error:
-        _errors_to_messages(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, "Evidence added")
     return redirect("action-detail", pk=action.pk)
@@ -169,7 +162,7 @@ def action_extension_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     try:
         services.action_request_extension(action=action, actor=request.user, **form.cleaned_data)
     except (ValidationError, PermissionDenied) as error:
-        _errors_to_messages(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, "Extension requested: a manager will decide")
     return redirect("action-detail", pk=action.pk)
@@ -189,7 +182,7 @@ def extension_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
             comment=request.POST.get("comment", ""),
         )
     except (ValidationError, PermissionDenied) as error:
-        _errors_to_messages(request, error)
+        show_errors(request, error)
     else:
         messages.success(request, f"Extension {extension.get_decision_display().lower()}")
     return redirect("action-detail", pk=extension.action_id)
