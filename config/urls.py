@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("workflows.api.urls")),
+    path("api/", include("audits.api.urls")),
     path("", include("notifications.urls")),
+    path("", include("audits.urls")),
     path("", include("workflows.urls")),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
@@ -11,11 +13,12 @@ from .models import ESCALATION_RULES, OutboxEntry
 from .registry import chaseable_for
 
 
-def chase_entries(obj: models.Model) -> list[TimelineEntry]:
-    if chaseable_for(type(obj)) is None:
+def chase_entries(objs: Sequence[models.Model]) -> list[TimelineEntry]:
+    model = type(objs[0])
+    if chaseable_for(model) is None:
         return []
     entries = OutboxEntry.objects.filter(
-        item_type=ContentType.objects.get_for_model(type(obj)), item_id=obj.pk
+        item_type=ContentType.objects.get_for_model(model), item_id__in=[obj.pk for obj in objs]
     ).select_related("recipient")
     return [
         TimelineEntry(

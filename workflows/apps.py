@@ -8,6 +8,7 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import roles
+        from .services import actions  # noqa: F401  (registers the transitions' effects)
 
         # Groups need the permissions that Django creates after migrating, so they are synced then.
         post_migrate.connect(roles.sync_role_groups, sender=self)

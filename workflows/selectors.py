@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import models
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -23,7 +25,7 @@ from .models import (
     Recommendation,
 )
 from .timeline import TimelineEntry, registered_entries
-from .transitions import transition_log
+from .transitions import state_field, transition_log
 
 Viewer = User | AnonymousUser
 
@@ -156,34 +158,63 @@ TIMELINE_QUIET_FIELDS = {
 }
 
 
-def action_timeline(action: Action) -> list[TimelineEntry]:
-    """Everything that happened to an action, oldest first: transitions, field changes, progress,
-    evidence and extension decisions."""
+def object_timeline(
+    objs: Sequence[models.Model], *, quiet: set[str], prefix: Callable[[Any], str] = lambda obj: ""
+) -> list[TimelineEntry]:
+    """Workflow objects' transitions, the changes to their fields (except the ``quiet`` ones, which
+    transitions set and already say) and what registered sources (chasing) add, unsorted.
+
+    The objects are of one model; a fixed number of queries however many there are.
+    """
+    if not objs:
+        return []
+    model = type(objs[0])
+    by_pk = {obj.pk: obj for obj in objs}
+    state = state_field(model)
+
+    def state_name(value: str) -> str:
+        return str(dict(state.flatchoices).get(value, value))
+
+    def label(name: str) -> str:
+        return str(getattr(model._meta.get_field(name), "verbose_name", name))
+
     entries = [
         TimelineEntry(
             at=log.at,
             kind="transition",
             who=log.actor,
-            summary=f"{log.label}: {_state_label(log.from_state)} → {_state_label(log.to_state)}",
+            summary=f"{prefix(by_pk[log.object_id])}{log.label}: "
+            f"{state_name(log.from_state)} → {state_name(log.to_state)}",
             detail=log.comment,
         )
-        for log in transition_log([action])
+        for log in transition_log(objs)
     ]
-    records = list(action.history.select_related("history_user").order_by("history_date"))
+    records = (
+        model.history.filter(id__in=by_pk)  # type: ignore[attr-defined]
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+    )
     for older, newer in pairwise(records):
-        changed = [c for c in newer.diff_against(older).changes if c.field not in TIMELINE_QUIET_FIELDS]
+        if older.id != newer.id:
+            continue
+        changed = [c for c in newer.diff_against(older).changes if c.field not in quiet]
         if changed:
             entries.append(
                 TimelineEntry(
                     at=newer.history_date,
                     kind="change",
                     who=newer.history_user,
-                    summary="Changed " + ", ".join(_field_label(c.field) for c in changed),
-                    detail="; ".join(
-                        f"{_field_label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed
-                    ),
+                    summary=f"{prefix(by_pk[newer.id])}Changed " + ", ".join(label(c.field) for c in changed),
+                    detail="; ".join(f"{label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed),
                 )
             )
+    return entries + registered_entries(objs)
+
+
+def action_timeline(action: Action) -> list[TimelineEntry]:
+    """Everything that happened to an action, oldest first: transitions, field changes, progress,
+    evidence, extension decisions and chasing."""
+    entries = object_timeline([action], quiet=TIMELINE_QUIET_FIELDS)
     entries += [
         TimelineEntry(
             at=n.at,
@@ -222,16 +253,4 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
                     detail=ext.decision_comment,
                 )
             )
-    entries += registered_entries(action)
     return sorted(entries, key=lambda e: e.at)
-
-
-def _state_label(state: str) -> str:
-    return str(dict(ActionState.choices).get(state, state))
-
-
-def _field_label(name: str) -> str:
-    try:
-        return str(Action._meta.get_field(name).verbose_name)
-    except Exception:
-        return name

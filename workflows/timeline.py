@@ -6,7 +6,7 @@ Apps that workflows must not import (notifications) add their own entries by reg
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,8 @@ class TimelineEntry:
     detail: str = ""
 
 
-TimelineSource = Callable[[models.Model], list[TimelineEntry]]
+# Called with objects of one model; answers for all of them in a fixed number of queries.
+TimelineSource = Callable[[Sequence[models.Model]], list[TimelineEntry]]
 _sources: list[TimelineSource] = []
 
 
@@ -31,5 +32,5 @@ def register_timeline_source(source: TimelineSource) -> TimelineSource:
     return source
 
 
-def registered_entries(obj: models.Model) -> list[TimelineEntry]:
-    return [entry for source in _sources for entry in source(obj)]
+def registered_entries(objs: Sequence[models.Model]) -> list[TimelineEntry]:
+    return [entry for source in _sources for entry in source(objs)] if objs else []

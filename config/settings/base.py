@@ -162,6 +162,8 @@ FOLLOWTHROUGH_RAG_TOLERANCE_DAYS = env.int("FOLLOWTHROUGH_RAG_TOLERANCE_DAYS", d
 FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", default=14)
 # Completed actions are checked for impact this many days after completion.
 FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", default=90)
+# The case audit programme's target per agency each quarter (the source documents' policy: 10 a quarter).
+FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER = env.int("FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER", default=10)
 
 LOGGING = {
     "version": 1,

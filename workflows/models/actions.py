@@ -137,6 +137,13 @@ def may_record_impact(action: Action, user: Any) -> bool:
     return user.has_perm("workflows.record_impact") and not _is_owner(action, user)
 
 
+@rule("only an auditor or manager, or the lead of the action's agency, may reopen an action")
+def may_reopen(action: Action, user: Any) -> bool:
+    return user.has_perm("workflows.reopen_action") and (
+        user.has_perm("workflows.view_all_agencies") or _leads_agency(action, user)
+    )
+
+
 @rule("the owner is required")
 def has_owner(action: Action) -> bool:
     return action.owner_id is not None
@@ -214,6 +221,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
             ("discontinue_action", "Can discontinue an action"),
             ("decide_extension", "Can approve or refuse an extension"),
             ("record_impact", "Can record whether an action made a difference"),
+            ("reopen_action", "Can reopen a completed action that a check found not done"),
         ]
         indexes = [
             models.Index(fields=["state", "due_on"]),
@@ -320,6 +328,26 @@ class Action(ConcurrentTransitionMixin, models.Model):
     def record_impact_not_evidenced(self, **_: Any) -> None:
         self.impact_recorded_at = timezone.now()
         self.closed_at = self.impact_recorded_at
+
+    @transition(
+        field=state,
+        source=[ActionState.COMPLETED, ActionState.IMPACT_CONFIRMED],
+        target=ActionState.IN_PROGRESS,
+        permission=may_reopen,
+        custom={
+            "label": "Reopen: not done after all",
+            "comment_required": "say what a check found still to be done",
+        },
+    )
+    def reopen(self, *, due_on: dt.date | None = None, **_: Any) -> None:
+        # Sign-off and impact belong to the completion that turned out not to hold; history keeps them.
+        self.signed_off_at = self.signed_off_by = self.submitted_at = None
+        self.completed_on = self.impact_check_on = self.impact_recorded_at = self.closed_at = None
+        if due_on is not None:
+            self.due_on = due_on
+        # A reopened action is chased afresh, from its new due date.
+        self.reopened_count += 1
+        self.escalation_level = 0
 
     @transition(
         field=state,

@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django import template
+from django.forms import BoundField
 from django.utils import timezone
 
 from ..models import RAG
@@ -34,3 +35,22 @@ def due_in_words(due_on: dt.date | None) -> str:
         return "due today"
     plural = "" if abs(days) == 1 else "s"
     return f"due in {days} day{plural}" if days > 0 else f"{-days} day{plural} overdue"
+
+
+_GOVUK_CLASSES = {
+    "Textarea": "govuk-textarea",
+    "Select": "govuk-select",
+    "DateInput": "govuk-input govuk-input--width-10",
+    "FileInput": "govuk-file-upload",
+    "ClearableFileInput": "govuk-file-upload",
+}
+
+
+@register.filter
+def govuk(field: BoundField) -> str:
+    """A form field's widget with the GOV.UK Design System class for its kind."""
+    widget = type(field.field.widget).__name__
+    css = _GOVUK_CLASSES.get(widget, "govuk-input")
+    if field.errors:
+        css += f" {css.split()[0]}--error"
+    return field.as_widget(attrs={"class": css})

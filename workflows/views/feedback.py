@@ -1,6 +1,11 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+
+from ..transitions import TransitionConflict, TransitionRefused
 
 
 def show_errors(request: HttpRequest, error: ValidationError | PermissionDenied) -> None:
@@ -10,3 +15,17 @@ def show_errors(request: HttpRequest, error: ValidationError | PermissionDenied)
             messages.error(request, text)
     else:
         messages.error(request, str(error) or "You may not do that")  # PermissionDenied carries plain text
+
+
+def attempt(request: HttpRequest, call: Callable[[], Any], success: str) -> bool:
+    """Run one service call and put its refusal, or ``success``, on the page; say whether it worked."""
+    try:
+        call()
+    except (ValidationError, PermissionDenied) as error:
+        show_errors(request, error)
+        return False
+    except (TransitionRefused, TransitionConflict) as refusal:
+        messages.error(request, str(refusal))
+        return False
+    messages.success(request, success)
+    return True

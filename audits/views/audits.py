@@ -1,0 +1,300 @@
+"""Pages for multi-agency audits and agency returns. Each view parses input, calls one service or selector,
+renders. Someone who may not see an audit or a return gets 404: they learn nothing about it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from workflows.transitions import available_transitions
+from workflows.views.auth import AuthenticatedHttpRequest
+from workflows.views.feedback import attempt, show_errors
+
+from ..models import AgencyReturn, Audit, AuditCase, AuditState, ReturnState
+from ..models.audits import may_complete_return
+from ..selectors import (
+    audit_actions,
+    audit_list,
+    audit_returns,
+    audit_timeline,
+    audits_visible_to,
+    returns_visible_to,
+)
+from ..services import audits as services
+from .forms import (
+    ActionForm,
+    AuditCreateForm,
+    AuditForm,
+    CaseForm,
+    FindingForm,
+    ModerationForm,
+    ParticipationForm,
+    RecommendationForm,
+    ReturnForm,
+)
+
+
+def _visible_audit(request: AuthenticatedHttpRequest, pk: int) -> Audit:
+    return get_object_or_404(
+        audits_visible_to(request.user).select_related("theme", "lead_auditor", "chair"), pk=pk
+    )
+
+
+@login_required
+def audit_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "audits/audit_list.html", {"audits": audit_list(request.user)})
+
+
+@login_required
+def audit_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not request.user.has_perm("audits.add_audit"):
+        raise PermissionDenied("Only auditors and managers commission audits")
+    form = AuditCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        created: list[Audit] = []
+        if attempt(
+            request,
+            lambda: created.append(services.audit_create(actor=request.user, **form.cleaned_data)),
+            "Audit commissioned",
+        ):
+            return redirect("audit-detail", pk=created[0].pk)
+    return render(request, "audits/audit_form.html", {"form": form, "audit": None})
+
+
+@login_required
+def audit_edit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    if not request.user.has_perm("audits.progress_audit"):
+        raise PermissionDenied("Only auditors and managers change audits")
+    form = AuditForm(request.POST or None, instance=audit if request.method == "GET" else None)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if getattr(audit, k) != v}
+        if attempt(
+            request, lambda: services.audit_update(audit=audit, actor=request.user, **changes), "Saved"
+        ):
+            return redirect("audit-detail", pk=audit.pk)
+    return render(request, "audits/audit_form.html", {"form": form, "audit": audit})
+
+
+@login_required
+def audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    returns = list(audit_returns(audit, request.user))
+    cases = list(audit.cases.select_related("moderated_by"))
+    returns_by_case: dict[int, list[AgencyReturn]] = {}
+    for agency_return in returns:
+        returns_by_case.setdefault(agency_return.case_id, []).append(agency_return)
+    recommendations = list(audit.recommendations.select_related("theme"))
+    actions = list(audit_actions(audit, request.user))
+    progress = request.user.has_perm("audits.progress_audit")
+    return render(
+        request,
+        "audits/audit_detail.html",
+        {
+            "audit": audit,
+            "transitions": available_transitions(audit, request.user),
+            "participations": audit.participations.select_related("agency", "contact"),
+            "cases": [
+                (
+                    case,
+                    returns_by_case.get(case.pk, []),
+                    ModerationForm(
+                        prefix=f"case{case.pk}",
+                        initial={"agreed_grade": case.agreed_grade, "grade_reasons": case.grade_reasons},
+                    ),
+                )
+                for case in cases
+            ],
+            "returns_owed": [r for r in returns if r.state == ReturnState.OWED],
+            "findings": audit.findings.select_related("recorded_by"),
+            "recommendations": [
+                (
+                    rec,
+                    [a for a in actions if a.recommendation_id == rec.pk],
+                    ActionForm(prefix=f"rec{rec.pk}"),
+                )
+                for rec in recommendations
+            ],
+            "actions": actions,
+            "timeline": audit_timeline(audit, returns),
+            "can_scope": progress and audit.is_scoping,
+            "can_moderate": progress and audit.state == AuditState.MODERATION,
+            "can_report": progress and audit.state in (AuditState.REPORTING, AuditState.ACTION_PLANNING),
+            "can_add_findings": progress and audit.state == AuditState.REPORTING,
+            "can_plan": progress and audit.state in (AuditState.ACTION_PLANNING, AuditState.MONITORING),
+            "can_edit": progress and audit.state not in (AuditState.CLOSED, AuditState.CANCELLED),
+            "case_form": CaseForm(),
+            "participation_form": ParticipationForm(),
+            "finding_form": FindingForm(),
+            "recommendation_form": RecommendationForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    attempt(
+        request,
+        lambda: services.audit_transition(
+            audit=audit,
+            actor=request.user,
+            name=name,
+            comment=request.POST.get("comment", ""),
+            expected_state=request.POST.get("state") or None,
+        ),
+        "Done",
+    )
+    return redirect("audit-detail", pk=audit.pk)
+
+
+def _post_form(
+    request: AuthenticatedHttpRequest,
+    audit: Audit,
+    form_class: type[Any],
+    call: Callable[[dict[str, Any]], Any],
+    success: str,
+    prefix: str | None = None,
+) -> HttpResponse:
+    """Parse a small form posted from the audit page, call the service, go back to the page."""
+    form = form_class(request.POST, prefix=prefix)
+    if form.is_valid():
+        attempt(request, lambda: call(form.cleaned_data), success)
+    else:
+        show_errors(request, ValidationError(form.errors.as_data()))
+    return redirect("audit-detail", pk=audit.pk)
+
+
+@login_required
+@require_POST
+def audit_case_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    return _post_form(
+        request,
+        audit,
+        CaseForm,
+        lambda data: services.audit_add_case(audit=audit, actor=request.user, **data),
+        "Case added to the sample",
+    )
+
+
+@login_required
+@require_POST
+def audit_agency_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    return _post_form(
+        request,
+        audit,
+        ParticipationForm,
+        lambda data: services.audit_add_agency(audit=audit, actor=request.user, **data),
+        "Agency added",
+    )
+
+
+@login_required
+@require_POST
+def case_moderate_view(request: AuthenticatedHttpRequest, pk: int, case_pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    case = get_object_or_404(AuditCase, pk=case_pk, audit=audit)
+    return _post_form(
+        request,
+        audit,
+        ModerationForm,
+        lambda data: services.case_moderate(case=case, actor=request.user, **data),
+        f"Grade agreed for case {case.reference}",
+        prefix=f"case{case.pk}",
+    )
+
+
+@login_required
+@require_POST
+def finding_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    return _post_form(
+        request,
+        audit,
+        FindingForm,
+        lambda data: services.finding_add(audit=audit, actor=request.user, **data),
+        "Finding recorded",
+    )
+
+
+@login_required
+@require_POST
+def recommendation_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    return _post_form(
+        request,
+        audit,
+        RecommendationForm,
+        lambda data: services.audit_add_recommendation(audit=audit, actor=request.user, **data),
+        "Recommendation added",
+    )
+
+
+@login_required
+@require_POST
+def no_recommendations_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    decided = request.POST.get("decided") == "yes"
+    attempt(
+        request,
+        lambda: services.audit_decide_no_recommendations(
+            audit=audit, actor=request.user, decided=decided, reason=request.POST.get("reason", "")
+        ),
+        "Recorded: no recommendations are needed" if decided else "Decision withdrawn",
+    )
+    return redirect("audit-detail", pk=audit.pk)
+
+
+@login_required
+@require_POST
+def audit_action_add_view(request: AuthenticatedHttpRequest, pk: int, recommendation_pk: int) -> HttpResponse:
+    audit = _visible_audit(request, pk)
+    recommendation = get_object_or_404(audit.recommendations.all(), pk=recommendation_pk)
+    return _post_form(
+        request,
+        audit,
+        ActionForm,
+        lambda data: services.audit_add_action(
+            audit=audit, recommendation=recommendation, actor=request.user, **data
+        ),
+        "Draft action added: agree it to start it",
+        prefix=f"rec{recommendation.pk}",
+    )
+
+
+@login_required
+def return_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    agency_return = get_object_or_404(
+        returns_visible_to(request.user).select_related("case__audit", "agency", "owner"), pk=pk
+    )
+    form = ReturnForm(request.POST or None, instance=agency_return if request.method == "GET" else None)
+    if request.method == "POST" and form.is_valid():
+        submit = "submit" in request.POST
+        if attempt(
+            request,
+            lambda: services.return_save(
+                agency_return=agency_return, actor=request.user, submit=submit, **form.cleaned_data
+            ),
+            "Return submitted: thank you" if submit else "Return saved: submit it when it is complete",
+        ):
+            return redirect("return-detail", pk=agency_return.pk)
+    return render(
+        request,
+        "audits/return_form.html",
+        {
+            "agency_return": agency_return,
+            "form": form,
+            "editable": agency_return.state == ReturnState.OWED
+            and agency_return.case.audit.state == AuditState.FIELDWORK
+            and may_complete_return(agency_return, request.user),
+        },
+    )

@@ -1,0 +1,130 @@
+"""Forms for the audit pages: they parse input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+
+from workflows.models import Action, Agency, Theme
+
+from ..models import AgencyReturn, Audit, Finding, Grade
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.person.agency})"
+
+
+def people() -> Any:
+    return User.objects.filter(is_active=True, person__isnull=False).select_related("person__agency")
+
+
+class AuditForm(forms.ModelForm):  # type: ignore[type-arg]
+    lead_auditor = PersonChoiceField(queryset=people(), required=False)
+    chair = PersonChoiceField(
+        queryset=people(),
+        required=False,
+        label="Chair of the commissioning group",
+        help_text="Second rung of escalation",
+    )
+
+    class Meta:
+        model = Audit
+        fields = [
+            "title",
+            "kind",
+            "theme",
+            "terms_of_reference",
+            "lead_auditor",
+            "commissioning_group",
+            "chair",
+            "scoping_due_on",
+            "returns_due_on",
+            "moderation_due_on",
+            "reporting_due_on",
+            "action_planning_due_on",
+        ]
+        widgets = {
+            name: DATE
+            for name in [
+                "scoping_due_on",
+                "returns_due_on",
+                "moderation_due_on",
+                "reporting_due_on",
+                "action_planning_due_on",
+            ]
+        }
+
+
+class AuditCreateForm(AuditForm):
+    class Meta(AuditForm.Meta):
+        fields = ["reference", *AuditForm.Meta.fields]
+
+
+class CaseForm(forms.Form):
+    reference = forms.CharField(label="Pseudonymised case reference", max_length=30)
+
+
+class ParticipationForm(forms.Form):
+    agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
+    contact = PersonChoiceField(
+        queryset=people(),
+        required=False,
+        label="Who completes the agency's returns (leave empty for its leads)",
+    )
+
+
+class ModerationForm(forms.Form):
+    agreed_grade = forms.ChoiceField(choices=Grade.choices)
+    grade_reasons = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FindingForm(forms.Form):
+    kind = forms.ChoiceField(choices=Finding.Kind.choices, initial=Finding.Kind.IMPROVEMENT)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RecommendationForm(forms.Form):
+    reference = forms.CharField(max_length=50, required=False)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    theme = forms.ModelChoiceField(queryset=Theme.objects.all(), required=False)
+
+
+class ActionForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What will be done (SMART)")
+    owner = PersonChoiceField(queryset=people())
+    due_on = forms.DateField(widget=DATE, label="Due date")
+    outcome_measure = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    priority = forms.ChoiceField(choices=Action.Priority.choices, initial=Action.Priority.MEDIUM)
+
+
+class ReturnForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = AgencyReturn
+        fields = ["knew", "did", "strengths", "shortfalls", "own_grade"]
+        widgets = {name: forms.Textarea(attrs={"rows": 4}) for name in AgencyReturn.ANSWERS}
+
+
+class CaseAuditForm(forms.Form):
+    agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
+    case_reference = forms.CharField(label="Pseudonymised case reference", max_length=30)
+    scheduled_for = forms.DateField(widget=DATE)
+    case_worker = PersonChoiceField(queryset=people(), required=False, label="The case's worker")
+    auditor = PersonChoiceField(queryset=people(), required=False, label="Auditor (you, if empty)")
+
+
+class GradeForm(forms.Form):
+    grade = forms.ChoiceField(choices=Grade.choices)
+    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    shortfalls = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One shortfall a line; each gets a remedial action",
+    )
+
+    def clean_shortfalls(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["shortfalls"].splitlines() if line.strip()]
