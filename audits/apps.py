@@ -9,9 +9,13 @@ class AuditsConfig(AppConfig):
         from django.db.models import Q
 
         from notifications import registry
+        from workflows.worklist import register_work_source
 
         from .models import AgencyReturn, AuditState, ReturnState
+        from .selectors import returns_work
         from .services import audits  # noqa: F401  (registers the transitions' effects)
+
+        register_work_source(returns_work)
 
         # A return is owed while fieldwork lasts: once moderation starts it is in, or recorded as not
         # received by a manager, and chasing it would ask for something nobody can give any more.

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 
 from workflows.models import Action, Agency
 from workflows.selectors import action_list, actions_visible_to, object_timeline, sees_all_agencies
 from workflows.timeline import TimelineEntry
+from workflows.worklist import WorkItem
 
-from .models import AgencyReturn, Audit, CaseAudit, CaseAuditState, Grade, Participation, ReturnState
+from .models import (
+    AgencyReturn,
+    Audit,
+    AuditCase,
+    AuditState,
+    CaseAudit,
+    CaseAuditState,
+    Finding,
+    Grade,
+    Participation,
+    ReturnState,
+)
 
 Viewer = User | AnonymousUser
 
@@ -45,6 +60,17 @@ def returns_visible_to(user: Viewer) -> QuerySet[AgencyReturn]:
     if sees_all_agencies(user):
         return returns
     return returns.filter(agency_id=_agency_id(user))
+
+
+def returns_waiting_on(user: Viewer) -> QuerySet[AgencyReturn]:
+    """Returns owed in fieldwork that are the user's to complete: named to them, or, for an agency lead,
+    their agency's returns that name nobody."""
+    if not user.is_authenticated:
+        return AgencyReturn.objects.none()
+    mine = Q(owner_id=user.pk)
+    if user.has_perm("workflows.view_agency_work"):
+        mine |= Q(owner__isnull=True, agency_id=_agency_id(user))
+    return AgencyReturn.objects.filter(mine, state=ReturnState.OWED, case__audit__state=AuditState.FIELDWORK)
 
 
 def audit_list(user: Viewer) -> QuerySet[Audit]:
@@ -100,6 +126,17 @@ def audit_timeline(audit: Audit, returns: list[AgencyReturn]) -> list[TimelineEn
     entries = object_timeline([audit], quiet=AUDIT_QUIET) + object_timeline(
         returns, quiet=RETURN_QUIET, prefix=lambda r: f"Return for case {r.case.reference} ({r.agency}): "
     )
+    # What scoping and reporting added, from the history of the audit's parts: one query each.
+    added: list[tuple[Any, Callable[[Any], str]]] = [
+        (AuditCase.history.all(), lambda h: f"Case {h.reference} added to the sample"),
+        (Participation.history.select_related("agency"), lambda h: f"{h.agency} added to the audit"),
+        (Finding.history.all(), lambda h: f"{h.get_kind_display()} recorded: {h.text[:100]}"),
+    ]
+    for records, summary in added:
+        entries += [
+            TimelineEntry(at=h.history_date, kind="change", who=h.history_user, summary=summary(h))
+            for h in records.filter(audit_id=audit.pk, history_type="+").select_related("history_user")
+        ]
     return sorted(entries, key=lambda e: e.at)
 
 
@@ -158,3 +195,13 @@ def case_audit_programme(user: Viewer, *, quarter_containing: dt.date) -> list[P
             row.done += entry["n"]
             row.grades[entry["grade"]] += entry["n"]
     return list(rows.values())
+
+
+def returns_work(user: Viewer) -> list[WorkItem]:
+    """My work's entries for the audit returns waiting on the user, in one query."""
+    return [
+        WorkItem(
+            kind="Audit return", label=r.title, url=reverse("return-detail", args=[r.pk]), due_on=r.due_on
+        )
+        for r in returns_waiting_on(user)
+    ]

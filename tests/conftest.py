@@ -18,8 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from celery import Celery
 from django.contrib.auth.models import User
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from notifications.models import ChasePolicy
 from tests.factories import AgencyFactory, person_in
 from workflows import roles
 from workflows.models import Agency
@@ -134,8 +136,24 @@ def second_manager(partnership: Agency) -> User:
 
 
 @pytest.fixture
+def auditor(partnership: Agency) -> User:
+    return person_in(partnership, roles.AUDITOR, username="auditor")
+
+
+@pytest.fixture
 def executive(partnership: Agency) -> User:
     return person_in(partnership, roles.EXECUTIVE, username="executive")
+
+
+@pytest.fixture
+def chasing_on(db: None, manager: User) -> ChasePolicy:
+    """Chasing switched on, with the manager as the partnership's business manager."""
+    policy = ChasePolicy.current()
+    policy.business_managers.set([manager])
+    policy.confirmed_at = timezone.now()
+    policy.confirmed_by = manager
+    policy.save()
+    return policy
 
 
 @dataclass

@@ -29,9 +29,6 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password("pw")
 
-    class Params:
-        agency = factory.SubFactory(AgencyFactory)
-
     # Post-generation hooks receive the built User, not the factory.
     @factory.post_generation
     def person(user: User, create: bool, extracted: Agency | None, **kwargs: object) -> None:

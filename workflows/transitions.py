@@ -146,6 +146,26 @@ def available_transitions(obj: models.Model, user: Viewer) -> list[TransitionOpt
     return options
 
 
+def blocked_transitions(obj: models.Model, user: Viewer) -> list[tuple[str, str]]:
+    """The next steps ``user`` could take but for a condition, each with its label and why not yet, so a
+    page can say what stands in the way instead of leaving a button missing.
+
+    A transition marked ``quiet`` (an alternative route, such as an override) is left out.
+    """
+    fsm_field = state_field(type(obj))
+    blocked = []
+    for found in fsm_field.get_all_transitions(type(obj)):
+        if found.source not in (fsm_field.get_state(obj), "*") or found.custom.get("quiet"):
+            continue
+        if not user.is_authenticated or not found.has_perm(obj, user):
+            continue
+        failing = next((c for c in found.conditions if not c(obj)), None)
+        if failing is not None:
+            reason = failing.message if isinstance(failing, Rule) else "not possible yet"
+            blocked.append((str(found.custom.get("label", found.name)), reason[0].upper() + reason[1:]))
+    return blocked
+
+
 def transition_perform(
     *,
     obj: models.Model,

@@ -217,6 +217,7 @@ class Audit(ConcurrentTransitionMixin, models.Model):
         conditions=[returns_outstanding],
         permission=may_override_moderation,
         custom={
+            "quiet": True,
             "label": "Start moderation without the outstanding returns",
             "comment_required": "say why moderation goes ahead without every return",
         },

@@ -154,7 +154,7 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
         target=CaseAuditState.CLOSED,
         conditions=[has_no_shortfalls],
         permission=may_progress_case_audit,
-        custom={"label": "Close: no shortfalls found"},
+        custom={"label": "Close: no shortfalls found", "quiet": True},
     )
     def close_without_shortfalls(self, **_: Any) -> None:
         self.closed_at = timezone.now()
@@ -176,7 +176,7 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
         target=CaseAuditState.CLOSED,
         conditions=[all_addressed],
         permission=may_check,
-        custom={"label": "Close: every shortfall addressed"},
+        custom={"label": "Close: every shortfall addressed", "quiet": True},
     )
     def close(self, *, actor: Any, **_: Any) -> None:
         self.follow_up_by = actor
@@ -189,6 +189,7 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
         conditions=[some_not_addressed],
         permission=may_check,
         custom={
+            "quiet": True,
             "label": "Return to remedial actions",
             "comment_required": "say what the follow-up check found",
         },

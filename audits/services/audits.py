@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from workflows.models import Action, Agency, Recommendation, Theme
+from workflows.models import Action, Agency, Person, Recommendation, Theme
 from workflows.services.actions import action_create, recommendation_create
 from workflows.transitions import register_effect, transition_perform
 
@@ -30,13 +30,14 @@ def _require_progress(audit: Audit, actor: User) -> None:
 def _require_state(audit: Audit, states: list[AuditState], doing: str) -> None:
     if audit.state not in states:
         raise ValidationError(
-            f"{doing[0].upper()}{doing[1:]} is not possible while the audit is "
-            f"{audit.get_state_display().lower()}"
+            f"{doing[0].upper()}{doing[1:]} is not possible while the audit is at the "
+            f"{audit.get_state_display().lower()} stage"
         )
 
 
 def _save(obj: models.Model, actor: User) -> None:
-    obj.full_clean()
+    # The state is protected: it changes only by transition, and full_clean would try to set it.
+    obj.full_clean(exclude=["state"])
     obj._history_user = actor  # type: ignore[attr-defined]
     obj.save()
 
@@ -106,10 +107,19 @@ def audit_add_agency(
         raise ValidationError({"contact": f"The person completing the returns must work for {agency}"})
     if audit.participations.filter(agency=agency).exists():
         raise ValidationError({"agency": f"{agency} is already taking part"})
+    if contact is None and not _has_lead(agency):
+        raise ValidationError({"contact": f"{agency} has no agency lead: name who completes its returns"})
     participation = Participation(audit=audit, agency=agency, contact=contact)
     with transaction.atomic():
         _save(participation, actor)
     return participation
+
+
+def _has_lead(agency: Agency) -> bool:
+    """Whether someone answers for the agency's returns when nobody is named (the chase's fallback)."""
+    return Person.objects.filter(
+        agency=agency, user__is_active=True, user__groups__permissions__codename="view_agency_work"
+    ).exists()
 
 
 @register_effect(Audit, "start_fieldwork")

@@ -47,7 +47,7 @@ def case_audit_schedule(
         case_worker=case_worker,
         auditor=auditor or actor,
     )
-    case_audit.full_clean()
+    case_audit.full_clean(exclude=["state"])
     case_audit._history_user = actor  # type: ignore[attr-defined]
     case_audit.save()
     return case_audit

@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from workflows.transitions import available_transitions
+from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, show_errors
 
@@ -99,6 +99,7 @@ def audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         {
             "audit": audit,
             "transitions": available_transitions(audit, request.user),
+            "blocked": blocked_transitions(audit, request.user),
             "participations": audit.participations.select_related("agency", "contact"),
             "cases": [
                 (
@@ -150,7 +151,7 @@ def audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str)
             comment=request.POST.get("comment", ""),
             expected_state=request.POST.get("state") or None,
         ),
-        "Done",
+        lambda: f"Done: the audit is now at the {audit.get_state_display().lower()} stage",
     )
     return redirect("audit-detail", pk=audit.pk)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from workflows.selectors import action_list, actions_visible_to
-from workflows.transitions import available_transitions
+from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, show_errors
 
@@ -90,6 +90,7 @@ def case_audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "audits/case_audit_detail.html",
         {
             "case_audit": case_audit,
+            "blocked": blocked_transitions(case_audit, request.user),
             "transitions": [
                 t
                 for t in available_transitions(case_audit, request.user)
@@ -125,7 +126,7 @@ def case_audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name:
             comment=request.POST.get("comment", ""),
             expected_state=request.POST.get("state") or None,
         ),
-        "Done",
+        lambda: f"Done: the case audit is now at the {case_audit.get_state_display().lower()} stage",
     )
     return redirect("case-audit-detail", pk=case_audit.pk)
 

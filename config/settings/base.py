@@ -147,9 +147,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Followthrough API",
-    "DESCRIPTION": "Recommendations, actions and their transitions, scoped to what the caller may see.",
+    "DESCRIPTION": "Actions, audits and their transitions, scoped to what the caller may see.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Case audits, agency returns and moderation grade on one scale: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"Grade": "audits.models.common.Grade"},
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from notifications.models import ChasePause, ChasePolicy, OutboxEntry, Rule
+from notifications.registry import chaseables
 from notifications.selectors import needs_a_date
 from notifications.services import chasing_pause, chasing_resume
-from notifications.registry import chaseables
 from notifications.sweep import sweep
 from tests.factories import ActionFactory, RecommendationFactory, person_in
 from tests.notifications.conftest import MONDAY

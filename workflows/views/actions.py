@@ -21,7 +21,8 @@ from ..selectors import (
     pending_extensions,
 )
 from ..services import actions as services
-from ..transitions import TransitionConflict, TransitionRefused, available_transitions
+from ..transitions import TransitionConflict, TransitionRefused, available_transitions, blocked_transitions
+from ..worklist import other_work
 from .auth import AuthenticatedHttpRequest
 from .feedback import show_errors
 
@@ -53,7 +54,11 @@ def _visible_action(request: AuthenticatedHttpRequest, pk: int) -> Action:
 
 @login_required
 def my_work_page(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "workflows/my_work.html", {"actions": my_work(request.user)})
+    return render(
+        request,
+        "workflows/my_work.html",
+        {"actions": my_work(request.user), "other_work": other_work(request.user)},
+    )
 
 
 @login_required
@@ -77,6 +82,7 @@ def action_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         {
             "action": action,
             "transitions": available_transitions(action, request.user),
+            "blocked": blocked_transitions(action, request.user),
             "timeline": action_timeline(action),
             "evidence": action.evidence.select_related("added_by"),
             "progress_notes": action.progress_notes.select_related("author"),

@@ -17,8 +17,9 @@ def show_errors(request: HttpRequest, error: ValidationError | PermissionDenied)
         messages.error(request, str(error) or "You may not do that")  # PermissionDenied carries plain text
 
 
-def attempt(request: HttpRequest, call: Callable[[], Any], success: str) -> bool:
-    """Run one service call and put its refusal, or ``success``, on the page; say whether it worked."""
+def attempt(request: HttpRequest, call: Callable[[], Any], success: str | Callable[[], str]) -> bool:
+    """Run one service call and put its refusal, or ``success`` (worked out after the call if it is a
+    function), on the page; say whether it worked."""
     try:
         call()
     except (ValidationError, PermissionDenied) as error:
@@ -27,5 +28,5 @@ def attempt(request: HttpRequest, call: Callable[[], Any], success: str) -> bool
     except (TransitionRefused, TransitionConflict) as refusal:
         messages.error(request, str(refusal))
         return False
-    messages.success(request, success)
+    messages.success(request, success if isinstance(success, str) else success())
     return True
