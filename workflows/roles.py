@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflows.decide_extension",
         "workflows.record_impact",
         "workflows.reopen_action",
+        "workflows.import_plan",
         "audits.add_audit",
         "audits.change_audit",
         "audits.progress_audit",

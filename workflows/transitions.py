@@ -102,11 +102,18 @@ def state_label(obj: models.Model) -> str:
     return str(dict(fsm_field.flatchoices).get(fsm_field.get_state(obj), fsm_field.get_state(obj)))
 
 
-def _refusal(obj: models.Model, name: str, actor: Viewer, comment: str) -> str | None:
+def _internal(model: type[models.Model]) -> set[str]:
+    """Transitions only a service makes (an import), never offered to or requested by a person."""
+    return {t.name for t in state_field(model).get_all_transitions(model) if t.custom.get("internal")}
+
+
+def _refusal(
+    obj: models.Model, name: str, actor: Viewer, comment: str, *, internal: bool = False
+) -> str | None:
     """Why ``actor`` may not make transition ``name`` on ``obj`` now, or None if they may."""
     model = type(obj)
     noun = model._meta.verbose_name
-    if name not in _all_names(model):
+    if name not in _all_names(model) or (name in _internal(model) and not internal):
         return f"there is no transition called “{name}” for {noun}s"
     found = _transition_for(obj, name)
     if found is None:
@@ -131,7 +138,7 @@ def available_transitions(obj: models.Model, user: Viewer) -> list[TransitionOpt
     fsm_field = state_field(type(obj))
     options = []
     for found in fsm_field.get_all_transitions(type(obj)):
-        if found.source not in (fsm_field.get_state(obj), "*"):
+        if found.source not in (fsm_field.get_state(obj), "*") or found.custom.get("internal"):
             continue
         if _refusal(obj, found.name, user, comment="given") is None:
             options.append(
@@ -155,7 +162,7 @@ def blocked_transitions(obj: models.Model, user: Viewer) -> list[tuple[str, str]
     fsm_field = state_field(type(obj))
     blocked = []
     for found in fsm_field.get_all_transitions(type(obj)):
-        if found.source not in (fsm_field.get_state(obj), "*") or found.custom.get("quiet"):
+        if found.source not in (fsm_field.get_state(obj), "*") or found.custom.keys() & {"quiet", "internal"}:
             continue
         if not user.is_authenticated or not found.has_perm(obj, user):
             continue
@@ -173,6 +180,7 @@ def transition_perform(
     actor: Viewer,
     comment: str = "",
     expected_state: str | None = None,
+    internal: bool = False,
     **arguments: Any,
 ) -> models.Model:
     """Make transition ``name`` on ``obj`` for ``actor``, or refuse with the reason and change nothing.
@@ -180,7 +188,8 @@ def transition_perform(
     Guarantees: the row is locked for the duration; a caller holding a stale copy (its state, or
     ``expected_state``, differs from the database's) gets TransitionConflict; permission, conditions and a
     required comment are checked before the method runs; the new state, the history row (with actor and
-    reason) and the TransitionLog row are saved together with the effects, or none of them is.
+    reason) and the TransitionLog row are saved together with the effects, or none of them is. A
+    transition marked ``internal`` is made only by a service that says so (``internal=True``).
     """
     model = type(obj)
     fsm_field = state_field(model)
@@ -195,7 +204,7 @@ def transition_perform(
                 f"this {model._meta.verbose_name} was changed by someone else since you opened it "
                 f"(it is now {state_label(current).lower()}); reload it and try again"
             )
-        refusal = _refusal(obj, name, actor, comment)
+        refusal = _refusal(obj, name, actor, comment, internal=internal)
         if refusal is not None:
             raise TransitionRefused(refusal[0].upper() + refusal[1:])
         found = _transition_for(obj, name)

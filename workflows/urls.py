@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, home
+from .views import actions, home, plans
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -15,4 +15,8 @@ urlpatterns = [
     path("actions/<int:pk>/extension/", actions.action_extension_view, name="action-extension"),
     path("extensions/<int:pk>/decide/", actions.extension_decide_view, name="extension-decide"),
     path("evidence/<int:pk>/download/", actions.evidence_download, name="evidence-download"),
+    path("plans/", plans.plans_page, name="plans"),
+    path("plans/import/", plans.plan_upload_page, name="plan-upload"),
+    path("plans/import/<int:pk>/", plans.plan_import_page, name="plan-import"),
+    path("plans/<int:pk>/export.<str:kind>", plans.plan_export, name="plan-export"),
 ]
