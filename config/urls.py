@@ -14,7 +14,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("workflows.api.urls")),
     path("api/", include("audits.api.urls")),
+    path("api/", include("reviews.api.urls")),
     path("", include("notifications.urls")),
     path("", include("audits.urls")),
+    path("", include("reviews.urls")),
     path("", include("workflows.urls")),
 ]

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models import Q
 
-        from workflows.models import Action, ActionState
+        from workflows.models import Action, ActionState, StatutoryClock
         from workflows.timeline import register_timeline_source
 
         from . import registry, timeline
@@ -24,6 +24,18 @@ class NotificationsConfig(AppConfig):
                 source_type_field="recommendation__source_type",
                 source_id_field="recommendation__source_id",
                 round_field="reopened_count",
+            )
+        )
+        # A statutory clock is chased until its milestone is met: alerts before it runs out, escalation after.
+        registry.register(
+            registry.Chaseable(
+                model=StatutoryClock,
+                open=Q(met_on__isnull=True),
+                url_name="clock-detail",
+                chair_field="chair",
+                source_type_field="source_type",
+                source_id_field="source_id",
+                label_field="label",
             )
         )
         register_timeline_source(timeline.chase_entries)

@@ -28,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.progress_audit",
         "audits.add_caseaudit",
         "audits.progress_case_audit",
+        "reviews.progress_review",
     ],
     ACTION_OWNER: [],
     # Agency leads carry out their own agency's case audits; the rules limit them to that agency.
@@ -57,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.override_moderation",
         "audits.add_caseaudit",
         "audits.progress_case_audit",
+        "reviews.progress_review",
         "notifications.manage_chasing",
     ],
     EXECUTIVE: ["workflows.view_all_agencies"],

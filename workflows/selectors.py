@@ -61,6 +61,28 @@ def recommendations_visible_to(user: Viewer) -> QuerySet[Recommendation]:
     return recommendations.filter(Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk"))))
 
 
+# An action agreed with an owner and a due date, whatever has happened to it since.
+AGREED_STATES = [s for s in ActionState if s not in (ActionState.DRAFT, ActionState.DISCONTINUED)]
+
+
+def recommendations_without_agreed_action(
+    recommendations: QuerySet[Recommendation],
+) -> QuerySet[Recommendation]:
+    """The source's recommendations that no agreed action delivers yet: a source cannot be monitored
+    while any is left."""
+    agreed = Action.objects.filter(recommendation=OuterRef("pk"), state__in=AGREED_STATES)
+    return recommendations.filter(~Exists(agreed))
+
+
+def open_actions_of(recommendations: QuerySet[Recommendation]) -> QuerySet[Action]:
+    """Actions still open for the source's recommendations: a source cannot close while any is left.
+
+    Completed, impact-checked (an unevidenced impact opens a follow-up, itself open) and discontinued
+    actions are done with.
+    """
+    return Action.objects.filter(recommendation__in=recommendations, state__in=OPEN_STATES)
+
+
 def rag_expression(today: dt.date) -> Case:
     """RAG in SQL, as the business plan defines it.
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("actions/<int:pk>/extension/", actions.action_extension_view, name="action-extension"),
     path("extensions/<int:pk>/decide/", actions.extension_decide_view, name="extension-decide"),
     path("evidence/<int:pk>/download/", actions.evidence_download, name="evidence-download"),
+    path("clocks/<int:pk>/", home.clock_page, name="clock-detail"),
     path("plans/", plans.plans_page, name="plans"),
     path("plans/import/", plans.plan_upload_page, name="plan-upload"),
     path("plans/import/<int:pk>/", plans.plan_import_page, name="plan-import"),

@@ -1,3 +1,5 @@
+from workflows.validators import Grade
+
 from .audits import (
     AgencyReturn,
     Audit,
@@ -8,7 +10,6 @@ from .audits import (
     ReturnState,
 )
 from .case_audits import CaseAudit, CaseAuditState, Shortfall
-from .common import Grade
 
 __all__ = [
     "AgencyReturn",

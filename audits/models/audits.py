@@ -7,15 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from workflows.models import OPEN_STATES, Action, ActionState, Agency, Recommendation, Theme
+from workflows.models import Agency, Recommendation, Theme
+from workflows.selectors import open_actions_of, recommendations_without_agreed_action
 from workflows.transitions import rule
-
-from .common import Grade, validate_case_reference
+from workflows.validators import Grade, validate_case_reference
 
 
 class AuditState(models.TextChoices):
@@ -38,11 +38,6 @@ CANCELLABLE_STATES = [
     AuditState.REPORTING,
     AuditState.ACTION_PLANNING,
 ]
-# An action counts as delivered for closing an audit once it is completed, impact checked either way (an
-# unevidenced impact opens a follow-up action, which is itself open) or discontinued.
-DELIVERED_STATES = [s for s in ActionState if s not in OPEN_STATES]
-# An action agreed with an owner and a due date, whatever has happened to it since.
-AGREED_STATES = [s for s in ActionState if s not in (ActionState.DRAFT, ActionState.DISCONTINUED)]
 
 
 @rule("only an auditor or a manager may progress an audit")
@@ -95,15 +90,12 @@ def has_recommendations_or_decision(audit: Audit) -> bool:
 
 @rule("every recommendation needs at least one agreed action with an owner and a due date before monitoring")
 def every_recommendation_has_agreed_action(audit: Audit) -> bool:
-    agreed = Action.objects.filter(recommendation=OuterRef("pk"), state__in=AGREED_STATES)
-    return not audit.recommendations.filter(~Exists(agreed)).exists()
+    return not recommendations_without_agreed_action(audit.recommendations.all()).exists()
 
 
 @rule("the audit cannot close while actions are open: each must be completed, impact checked or discontinued")
 def no_open_actions(audit: Audit) -> bool:
-    return not Action.objects.filter(
-        recommendation__in=audit.recommendations.all(), state__in=OPEN_STATES
-    ).exists()
+    return not open_actions_of(audit.recommendations.all()).exists()
 
 
 class Audit(ConcurrentTransitionMixin, models.Model):
@@ -162,6 +154,9 @@ class Audit(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("audit-detail", args=[self.pk])
 
     @property
     def stage_due_on(self) -> Any:

@@ -14,8 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from workflows.models import OPEN_STATES, Action, Agency, Recommendation
 from workflows.transitions import rule
-
-from .common import Grade, validate_case_reference
+from workflows.validators import Grade, validate_case_reference
 
 
 class CaseAuditState(models.TextChoices):

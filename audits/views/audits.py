@@ -3,18 +3,17 @@ renders. Someone who may not see an audit or a return gets 404: they learn nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from workflows.forms import ActionForm, RecommendationForm
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
-from workflows.views.feedback import attempt, show_errors
+from workflows.views.feedback import attempt, post_form
 
 from ..models import AgencyReturn, Audit, AuditCase, AuditState, ReturnState
 from ..models.audits import may_complete_return
@@ -28,14 +27,12 @@ from ..selectors import (
 )
 from ..services import audits as services
 from .forms import (
-    ActionForm,
     AuditCreateForm,
     AuditForm,
     CaseForm,
     FindingForm,
     ModerationForm,
     ParticipationForm,
-    RecommendationForm,
     ReturnForm,
 )
 
@@ -119,9 +116,11 @@ def audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                     rec,
                     [a for a in actions if a.recommendation_id == rec.pk],
                     ActionForm(prefix=f"rec{rec.pk}"),
+                    reverse("audit-action-add", args=[audit.pk, rec.pk]),
                 )
                 for rec in recommendations
             ],
+            "recommendation_url": reverse("audit-recommendation-add", args=[audit.pk]),
             "actions": actions,
             "timeline": audit_timeline(audit, returns),
             "can_scope": progress and audit.is_scoping,
@@ -156,33 +155,16 @@ def audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str)
     return redirect("audit-detail", pk=audit.pk)
 
 
-def _post_form(
-    request: AuthenticatedHttpRequest,
-    audit: Audit,
-    form_class: type[Any],
-    call: Callable[[dict[str, Any]], Any],
-    success: str,
-    prefix: str | None = None,
-) -> HttpResponse:
-    """Parse a small form posted from the audit page, call the service, go back to the page."""
-    form = form_class(request.POST, prefix=prefix)
-    if form.is_valid():
-        attempt(request, lambda: call(form.cleaned_data), success)
-    else:
-        show_errors(request, ValidationError(form.errors.as_data()))
-    return redirect("audit-detail", pk=audit.pk)
-
-
 @login_required
 @require_POST
 def audit_case_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         CaseForm,
         lambda data: services.audit_add_case(audit=audit, actor=request.user, **data),
         "Case added to the sample",
+        back_to=audit.get_absolute_url(),
     )
 
 
@@ -190,12 +172,12 @@ def audit_case_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def audit_agency_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         ParticipationForm,
         lambda data: services.audit_add_agency(audit=audit, actor=request.user, **data),
         "Agency added",
+        back_to=audit.get_absolute_url(),
     )
 
 
@@ -204,12 +186,12 @@ def audit_agency_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 def case_moderate_view(request: AuthenticatedHttpRequest, pk: int, case_pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
     case = get_object_or_404(AuditCase, pk=case_pk, audit=audit)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         ModerationForm,
         lambda data: services.case_moderate(case=case, actor=request.user, **data),
         f"Grade agreed for case {case.reference}",
+        back_to=audit.get_absolute_url(),
         prefix=f"case{case.pk}",
     )
 
@@ -218,12 +200,12 @@ def case_moderate_view(request: AuthenticatedHttpRequest, pk: int, case_pk: int)
 @require_POST
 def finding_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         FindingForm,
         lambda data: services.finding_add(audit=audit, actor=request.user, **data),
         "Finding recorded",
+        back_to=audit.get_absolute_url(),
     )
 
 
@@ -231,12 +213,12 @@ def finding_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 @require_POST
 def recommendation_add_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         RecommendationForm,
         lambda data: services.audit_add_recommendation(audit=audit, actor=request.user, **data),
         "Recommendation added",
+        back_to=audit.get_absolute_url(),
     )
 
 
@@ -260,14 +242,14 @@ def no_recommendations_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 def audit_action_add_view(request: AuthenticatedHttpRequest, pk: int, recommendation_pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
     recommendation = get_object_or_404(audit.recommendations.all(), pk=recommendation_pk)
-    return _post_form(
+    return post_form(
         request,
-        audit,
         ActionForm,
         lambda data: services.audit_add_action(
             audit=audit, recommendation=recommendation, actor=request.user, **data
         ),
         "Draft action added: agree it to start it",
+        back_to=audit.get_absolute_url(),
         prefix=f"rec{recommendation.pk}",
     )
 

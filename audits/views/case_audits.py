@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from workflows.forms import ActionForm
 from workflows.selectors import action_list, actions_visible_to
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
@@ -20,7 +21,7 @@ from ..models import CaseAudit, CaseAuditState
 from ..models.case_audits import may_check, may_progress_case_audit
 from ..selectors import case_audit_programme, case_audits_visible_to, object_timeline, quarter_of
 from ..services import case_audits as services
-from .forms import ActionForm, CaseAuditForm, GradeForm
+from .forms import CaseAuditForm, GradeForm
 
 
 def _visible_case_audit(request: AuthenticatedHttpRequest, pk: int) -> CaseAudit:

@@ -153,7 +153,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Case audits, agency returns and moderation grade on one scale: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"Grade": "audits.models.common.Grade"},
+    "ENUM_NAME_OVERRIDES": {"Grade": "workflows.validators.Grade"},
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -168,6 +168,20 @@ FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", def
 FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", default=90)
 # The case audit programme's target per agency each quarter (the source documents' policy: 10 a quarter).
 FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER = env.int("FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER", default=10)
+
+# Statutory clocks: (length, unit). Working Together to Safeguard Children 2023 sets the first three;
+# the last two are what partnerships' own rapid review protocols set. Settings, because guidance changes.
+FOLLOWTHROUGH_CLOCKS = {
+    # The local authority notifies the national Panel within 5 working days of becoming aware.
+    "panel_notification": (env.int("FOLLOWTHROUGH_NOTIFICATION_WORKING_DAYS", default=5), "working_days"),
+    # The rapid review is completed and sent to the Panel within 15 working days of the notification.
+    "rapid_review": (env.int("FOLLOWTHROUGH_RAPID_REVIEW_WORKING_DAYS", default=15), "working_days"),
+    # A local practice review is completed and published within 6 months of the decision to hold it.
+    "practice_review": (env.int("FOLLOWTHROUGH_PRACTICE_REVIEW_MONTHS", default=6), "months"),
+    # Within the rapid review: agencies' summaries by working day 10, the panel by working day 12.
+    "agency_summaries": (env.int("FOLLOWTHROUGH_AGENCY_SUMMARIES_WORKING_DAY", default=10), "working_days"),
+    "review_panel": (env.int("FOLLOWTHROUGH_REVIEW_PANEL_WORKING_DAY", default=12), "working_days"),
+}
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ from .actions import (
 )
 from .agencies import Agency, Person
 from .calendar import ClosureDay
+from .clocks import StatutoryClock
 from .transitions import TransitionLog
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PlanUpload",
     "ProgressNote",
     "Recommendation",
+    "StatutoryClock",
     "Theme",
     "TransitionLog",
 ]

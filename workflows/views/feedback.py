@@ -3,7 +3,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from ..transitions import TransitionConflict, TransitionRefused
 
@@ -30,3 +30,21 @@ def attempt(request: HttpRequest, call: Callable[[], Any], success: str | Callab
         return False
     messages.success(request, success if isinstance(success, str) else success())
     return True
+
+
+def post_form(
+    request: HttpRequest,
+    form_class: type[Any],
+    call: Callable[[dict[str, Any]], Any],
+    success: str,
+    *,
+    back_to: str,
+    prefix: str | None = None,
+) -> HttpResponse:
+    """Parse a small form posted from a case page, call its service, and go back to ``back_to``."""
+    form = form_class(request.POST, prefix=prefix)
+    if form.is_valid():
+        attempt(request, lambda: call(form.cleaned_data), success)
+    else:
+        show_errors(request, ValidationError(form.errors.as_data()))
+    return HttpResponseRedirect(back_to)

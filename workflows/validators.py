@@ -1,4 +1,4 @@
-"""What multi-agency audits and single-agency case audits share: grades and pseudonymised case references."""
+"""What every case type shares: grades, and pseudonymised references for children and cases."""
 
 import re
 

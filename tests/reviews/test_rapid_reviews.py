@@ -1,0 +1,305 @@
+"""Rapid reviews walked from notified to closed, every guard tried, scoped to the agencies asked."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.test import Client
+from rest_framework.test import APIClient
+
+from notifications.models import OutboxEntry
+from notifications.sweep import sweep
+from reviews.models import Chronology, ChronologyState, RapidReview
+from reviews.services import (
+    chronology_save,
+    practice_review_create,
+    rapid_review_ask_agency,
+    rapid_review_create,
+    rapid_review_update,
+)
+from tests.factories import AgencyFactory, person_in
+from tests.reviews.conftest import NOTIFIED
+from workflows import roles
+from workflows.models import Agency, StatutoryClock, TransitionLog
+from workflows.transitions import TransitionRefused, transition_perform
+
+pytestmark = pytest.mark.django_db
+
+
+def api(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def refused(review: RapidReview, name: str, actor: User) -> str:
+    with pytest.raises(TransitionRefused) as refusal:
+        transition_perform(obj=review, name=name, actor=actor)
+    assert RapidReview.objects.get(pk=review.pk).state == review.state
+    return str(refusal.value)
+
+
+def clocks(review: RapidReview) -> dict[str, StatutoryClock]:
+    found = StatutoryClock.objects.filter(
+        source_type=ContentType.objects.get_for_model(RapidReview), source_id=review.pk
+    )
+    return {c.name: c for c in found}
+
+
+def test_walk_a_rapid_review_from_notified_to_closed_through_the_api(
+    manager: User,
+    second_manager: User,
+    owner: User,
+    health_owner: User,
+    health_lead: User,
+    police: Agency,
+    health: Agency,
+) -> None:
+    lead = api(manager)
+    created = lead.post(
+        "/api/rapid-reviews/",
+        {
+            "reference": "RR-2026-01",
+            "child_reference": "Child A",
+            "incident_type": "serious_harm",
+            "became_aware_on": "2026-12-17",
+            "lead": manager.pk,
+            "chair": second_manager.pk,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    pk = created.json()["id"]
+    review = RapidReview.objects.get(pk=pk)
+    # Aware Thursday 17 December: five working days are Fri 18, Mon 21, Tue 22, Wed 23, Thu 24 December.
+    assert clocks(review)["panel_notification"].due_on == dt.date(2026, 12, 24)
+    assert "rapid_review" not in clocks(review)
+
+    def step(name: str) -> str:
+        response = lead.post(f"/api/rapid-reviews/{pk}/transitions/{name}/", {}, format="json")
+        assert response.status_code == 200, response.json()
+        return str(response.json()["state"])
+
+    refusal = lead.post(
+        f"/api/rapid-reviews/{pk}/transitions/start_information_gathering/", {}, format="json"
+    )
+    assert refusal.status_code == 400 and "date the national Panel was notified" in refusal.json()["detail"]
+    assert (
+        lead.patch(
+            f"/api/rapid-reviews/{pk}/", {"notified_on": NOTIFIED.isoformat()}, format="json"
+        ).status_code
+        == 200
+    )
+    assert clocks(review)["panel_notification"].met_on == NOTIFIED
+    assert clocks(review)["rapid_review"].due_on == dt.date(2027, 1, 14)
+    assert (
+        lead.post(
+            f"/api/rapid-reviews/{pk}/agencies/", {"agency": police.pk, "owner": owner.pk}, format="json"
+        ).status_code
+        == 201
+    )
+    assert (
+        lead.post(f"/api/rapid-reviews/{pk}/agencies/", {"agency": health.pk}, format="json").status_code
+        == 201
+    )
+    assert {c.due_on for c in Chronology.objects.filter(review=review)} == {
+        dt.date(2027, 1, 7)
+    }  # working day 10
+    assert step("start_information_gathering") == "information_gathering"
+
+    for person in (owner, health_owner):
+        client = api(person)
+        (mine,) = client.get("/api/chronologies/").json()["results"]
+        assert (
+            client.patch(
+                f"/api/chronologies/{mine['id']}/",
+                {"summary": "Two contacts; shared with CSC"},
+                format="json",
+            ).status_code
+            == 200
+        )
+        assert (
+            client.post(f"/api/chronologies/{mine['id']}/transitions/submit/", {}, format="json").status_code
+            == 200
+        )
+
+    assert (
+        lead.patch(
+            f"/api/rapid-reviews/{pk}/",
+            {"panel_meeting_on": "2027-01-11", "attendees": "Police, ICB, CSC"},
+            format="json",
+        ).status_code
+        == 200
+    )
+    assert step("hold_panel_meeting") == "panel_meeting"
+    lead.patch(
+        f"/api/rapid-reviews/{pk}/",
+        {
+            "decision": "lcspr_recommended",
+            "decision_rationale": "Multi-agency learning about neglect",
+            "immediate_learning": "Share the chronology template",
+        },
+        format="json",
+    )
+    assert step("record_decision") == "decision"
+    assert step("submit_to_panel") == "submitted_to_panel"
+    review.refresh_from_db()
+    assert clocks(review)["rapid_review"].met_on == review.sent_to_panel_on is not None
+    refusal = lead.post(f"/api/rapid-reviews/{pk}/transitions/close/", {}, format="json")
+    assert refusal.status_code == 400 and "commission it before closing" in refusal.json()["detail"]
+    practice = lead.post(
+        "/api/practice-reviews/",
+        {
+            "reference": "LCSPR-1",
+            "title": "Child A",
+            "rapid_review": pk,
+            "child_reference": "Child A",
+            "decided_on": "2027-01-12",
+            "lead": manager.pk,
+        },
+        format="json",
+    )
+    assert practice.status_code == 201, practice.json()
+    assert step("close") == "closed"
+    log = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(RapidReview), object_id=pk
+    )
+    assert [e.to_state for e in log] == [
+        "information_gathering",
+        "panel_meeting",
+        "decision",
+        "submitted_to_panel",
+        "closed",
+    ]
+    assert review.history.count() >= 8
+
+
+def test_information_gathering_needs_an_agency_asked(rapid_review: RapidReview, manager: User) -> None:
+    assert "ask at least one agency" in refused(rapid_review, "start_information_gathering", manager).lower()
+
+
+def test_the_panel_meeting_and_decision_must_be_recorded(asked_review: RapidReview, manager: User) -> None:
+    transition_perform(obj=asked_review, name="start_information_gathering", actor=manager)
+    assert (
+        refused(asked_review, "hold_panel_meeting", manager)
+        == "Record the panel meeting's date and who attended"
+    )
+    rapid_review_update(
+        review=asked_review, actor=manager, panel_meeting_on=dt.date(2027, 1, 11), attendees="Police"
+    )
+    transition_perform(obj=asked_review, name="hold_panel_meeting", actor=manager)
+    assert refused(asked_review, "record_decision", manager) == "Record the decision and its rationale"
+
+
+def test_chronologies_missing_when_the_panel_meets_are_recorded_as_not_received(
+    asked_review: RapidReview, manager: User, owner: User
+) -> None:
+    transition_perform(obj=asked_review, name="start_information_gathering", actor=manager)
+    police = Chronology.objects.get(review=asked_review, owner=owner)
+    chronology_save(chronology=police, actor=owner, summary="Known since 2025", submit=True)
+    rapid_review_update(
+        review=asked_review, actor=manager, panel_meeting_on=dt.date(2027, 1, 11), attendees="Police"
+    )
+    transition_perform(obj=asked_review, name="hold_panel_meeting", actor=manager)
+    states = dict(Chronology.objects.filter(review=asked_review).values_list("agency__kind", "state"))
+    assert states == {"police": ChronologyState.SUBMITTED, "health": ChronologyState.NOT_RECEIVED}
+    with pytest.raises(ValidationError, match="panel has met"):
+        chronology_save(chronology=police, actor=owner, summary="late edit")
+
+
+def test_an_agency_sees_its_own_chronology_only(
+    asked_review: RapidReview, owner: User, health_owner: User
+) -> None:
+    police = Chronology.objects.get(review=asked_review, agency__kind="police")
+    health = Chronology.objects.get(review=asked_review, agency__kind="health")
+    client = Client()
+    client.force_login(health_owner)
+    assert client.get(f"/chronologies/{health.pk}/").status_code == 200
+    assert client.get(f"/chronologies/{police.pk}/").status_code == 404
+    assert client.post(f"/chronologies/{police.pk}/", {"summary": "x", "submit": "1"}).status_code == 404
+    assert api(health_owner).get(f"/api/chronologies/{police.pk}/").status_code == 404
+    page = client.get(f"/reviews/rapid/{asked_review.pk}/").content.decode()
+    assert f"/chronologies/{health.pk}/" in page and f"/chronologies/{police.pk}/" not in page
+
+
+def test_an_agency_not_asked_gets_404(asked_review: RapidReview) -> None:
+    outsider = person_in(AgencyFactory.create(name="Probation"), roles.AGENCY_LEAD)
+    client = Client()
+    client.force_login(outsider)
+    pk = asked_review.pk
+    assert client.get(f"/reviews/rapid/{pk}/").status_code == 404
+    assert client.get(f"/reviews/rapid/{pk}/edit/").status_code == 404
+    for url in [
+        f"/reviews/rapid/{pk}/transitions/close/",
+        f"/reviews/rapid/{pk}/agencies/",
+        f"/reviews/rapid/{pk}/recommendations/",
+    ]:
+        assert client.post(url, {}).status_code == 404, url
+    assert api(outsider).get(f"/api/rapid-reviews/{pk}/").status_code == 404
+    assert api(outsider).get("/api/rapid-reviews/").json()["count"] == 0
+    assert "RR-2026-01" not in client.get("/reviews/").content.decode()
+
+
+def test_an_agency_without_a_lead_needs_a_named_person(rapid_review: RapidReview, manager: User) -> None:
+    with pytest.raises(ValidationError, match="has no agency lead"):
+        rapid_review_ask_agency(
+            review=rapid_review, actor=manager, agency=AgencyFactory.create(name="Youth Network")
+        )
+
+
+def test_child_references_are_pseudonymised(manager: User) -> None:
+    with pytest.raises(ValidationError):
+        rapid_review_create(
+            actor=manager,
+            reference="RR-X",
+            child_reference="Jane Smith",
+            incident_type="death",
+            became_aware_on=dt.date(2026, 12, 1),
+            lead=manager,
+        )
+    assert not RapidReview.objects.exists()
+
+
+def test_clocks_and_chronologies_are_chased(
+    asked_review: RapidReview, manager: User, chasing_on, owner: User
+) -> None:  # type: ignore[no-untyped-def]
+    transition_perform(obj=asked_review, name="start_information_gathering", actor=manager)
+    # Two working days before the review's clock runs out, and the chronologies due last Thursday: their
+    # due-date notice (never sent, as no sweep ran then) goes out now, to the owner or the agency's lead.
+    sweep(on=dt.date(2027, 1, 12))
+    chased = set(OutboxEntry.objects.values_list("item_type__model", "recipient__username", "rule"))
+    assert ("statutoryclock", "manager", "remind_second") in chased
+    assert ("chronology", "police.owner", "due") in chased
+    assert ("chronology", "health.lead", "due") in chased
+
+
+def test_the_practice_review_is_commissioned_once(asked_review: RapidReview, manager: User) -> None:
+    practice_review_create(
+        actor=manager,
+        reference="L-1",
+        title="Child A",
+        rapid_review=asked_review,
+        decided_on=dt.date(2027, 1, 12),
+        lead=manager,
+    )
+    with pytest.raises(ValidationError, match="already has its practice review"):
+        practice_review_create(
+            actor=manager,
+            reference="L-2",
+            title="Child A",
+            rapid_review=asked_review,
+            decided_on=dt.date(2027, 1, 12),
+            lead=manager,
+        )
+
+
+def test_the_review_page_shows_its_timeline(asked_review: RapidReview, manager: User, owner: User) -> None:
+    transition_perform(obj=asked_review, name="start_information_gathering", actor=manager, comment="All asked")
+    chronology_save(chronology=Chronology.objects.get(owner=owner), actor=owner, summary="Known", submit=True)
+    client = Client()
+    client.force_login(manager)
+    page = client.get(f"/reviews/rapid/{asked_review.pk}/").content.decode()
+    assert "Start information gathering (chronologies become due): Notified → Information gathering" in page
+    assert "Chronology (Greater Manchester Police): Submit the chronology: Owed → Submitted" in page
