@@ -11,11 +11,45 @@ class AuditsConfig(AppConfig):
         from notifications import registry
         from workflows.worklist import register_work_source
 
-        from .models import AgencyReturn, AuditState, ReturnState
-        from .selectors import returns_work
-        from .services import audits  # noqa: F401  (registers the transitions' effects)
+        from .models import (
+            AgencyReturn,
+            AuditState,
+            CycleState,
+            ReturnState,
+            Section11Challenge,
+            Section11Return,
+            Section11ReturnState,
+        )
+        from .selectors import returns_work, section11_work
+        from .services import audits, section11  # noqa: F401  (register the transitions' effects)
 
         register_work_source(returns_work)
+        register_work_source(section11_work)
+        # A section 11 return is owed while the cycle is open (a late one still, through challenge); the
+        # reviewer's challenge deadline is chased until the return is agreed.
+        registry.register(
+            registry.Chaseable(
+                model=Section11Return,
+                open=Q(
+                    state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS],
+                    cycle__state__in=[CycleState.OPEN, CycleState.CHALLENGE],
+                ),
+                url_name="section11-return-detail",
+                chair_field="cycle__lead",
+                label_field="title",
+            )
+        )
+        registry.register(
+            registry.Chaseable(
+                model=Section11Challenge,
+                open=Q(finished_at__isnull=True),
+                url_name="section11-challenge-detail",
+                owner_field="reviewer",
+                agency_field="reviewer__person__agency",
+                chair_field="agency_return__cycle__lead",
+                label_field="title",
+            )
+        )
 
         # A return is owed while fieldwork lasts: once moderation starts it is in, or recorded as not
         # received by a manager, and chasing it would ask for something nobody can give any more.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from itertools import cycle
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +17,18 @@ from workflows.models import Agency, Theme
 from workflows.services.actions import action_transition
 from workflows.transitions import transition_perform
 
-from .models import AgencyReturn, Audit, Finding, Grade
+from .models import (
+    AgencyReturn,
+    Audit,
+    Finding,
+    Framework,
+    Grade,
+    Rating,
+    Section11Cycle,
+    Section11Return,
+    Standard,
+)
+from .section11_defaults import install_default
 from .services.audits import (
     audit_add_action,
     audit_add_agency,
@@ -26,6 +38,15 @@ from .services.audits import (
     case_moderate,
     finding_add,
     return_save,
+)
+from .services.section11 import (
+    challenge_respond,
+    challenge_review,
+    cycle_add_agency,
+    cycle_create,
+    rating_add_evidence,
+    rating_save,
+    return_assign_reviewer,
 )
 
 ANSWERS = {
@@ -40,6 +61,7 @@ def seed(context: DemoContext) -> None:
     with transaction.atomic():
         _elective_home_education(context)
         _neglect_toolkit(context)
+        _section11(context)
 
 
 def _agency(context: DemoContext, username: str) -> Agency:
@@ -179,3 +201,94 @@ def _neglect_toolkit(context: DemoContext) -> None:
             action_transition(action=action, actor=manager, name="agree", comment="Agreed at the subgroup")
             action_transition(action=action, actor=context.users[username], name="start")
     transition_perform(obj=audit, name="start_monitoring", actor=auditor)
+
+
+# Who completes each agency's section 11 return in the demo (the eighth, the partnership's own, is the
+# business manager's).
+SECTION11 = [
+    "police.lead",
+    "health.lead",
+    "csc.lead",
+    "earlyhelp.lead",
+    "education.lead",
+    "probation.lead",
+    "voluntary.lead",
+]
+
+
+def _section11(context: DemoContext) -> None:
+    """A cycle in challenge with eight agencies: most returns submitted, one late, one under challenge with a
+    rating revised down."""
+    if Section11Cycle.objects.filter(name="Section 11 audit 2026").exists():
+        return
+    manager, today = context.users["manager"], timezone.localdate()
+    cycle = cycle_create(
+        actor=manager,
+        name="Section 11 audit 2026",
+        lead=manager,
+        framework=install_default(Framework, Standard),
+        returns_due_on=today - dt.timedelta(days=10),
+        challenge_due_on=today + dt.timedelta(days=21),
+    )
+    people = [context.users[who] for who in SECTION11]
+    agencies = {
+        person.pk: cycle_add_agency(cycle=cycle, actor=manager, agency=person.person.agency, owner=person)
+        for person in people
+    }
+    # The eighth agency is the partnership itself, its return completed by the business manager.
+    partnership_return = cycle_add_agency(
+        cycle=cycle, actor=manager, agency=manager.person.agency, owner=manager
+    )
+    transition_perform(obj=cycle, name="open", actor=manager)
+    ratings = cycle_ratings()
+    late = context.users["voluntary.lead"]
+    for person, agency_return in zip(people, agencies.values(), strict=True):
+        if person == late:
+            continue  # the late one: not started, chased
+        _complete(agency_return, person, ratings)
+    _complete(partnership_return, manager, ratings)
+    transition_perform(obj=cycle, name="start_challenge", actor=manager)
+    # The police return is under challenge: its reviewer revised standard 4 (training) down to Amber.
+    police, reviewer = context.users["police.lead"], context.users["health.lead"]
+    police_return = agencies[police.pk]
+    return_assign_reviewer(agency_return=police_return, actor=manager, reviewer=reviewer)
+    police_return.refresh_from_db()
+    transition_perform(obj=police_return, name="begin_challenge", actor=manager)
+    for rating in police_return.ratings.select_related("standard"):
+        if rating.standard.number == 4:
+            challenge_review(
+                rating=rating,
+                actor=reviewer,
+                agree=False,
+                proposed_rating=Rating.AMBER,
+                reasoning="The training figures show 62% of frontline officers trained to level 3.",
+            )
+            challenge_respond(rating=rating, actor=police, accept=True)
+        else:
+            challenge_review(rating=rating, actor=reviewer, agree=True)
+
+
+def cycle_ratings() -> list[str]:
+    return [
+        Rating.GREEN,
+        Rating.GREEN,
+        Rating.AMBER,
+        Rating.GREEN,
+        Rating.GREEN,
+        Rating.AMBER,
+        Rating.GREEN,
+        Rating.GREEN,
+    ]
+
+
+def _complete(agency_return: Section11Return, person: User, ratings: list[str]) -> None:
+    for rating, value in zip(agency_return.ratings.select_related("standard"), ratings, strict=False):
+        rating_save(rating=rating, actor=person, self_rating=value, commentary="Evidence attached.")
+        rating_add_evidence(
+            rating=rating,
+            actor=person,
+            description=f"Evidence for standard {rating.standard.number}",
+            url="https://www.oldhamscp.co.uk/",
+        )
+    agency_return.refresh_from_db()
+    transition_perform(obj=agency_return, name="submit", actor=person)

@@ -205,3 +205,30 @@ def returns_work(user: Viewer) -> list[WorkItem]:
         )
         for r in returns_waiting_on(user)
     ]
+
+
+def section11_work(user: Viewer) -> list[WorkItem]:
+    """My work's entries: the section 11 returns the user completes and the challenges they review."""
+    from .models import CycleState, Section11Challenge, Section11Return, Section11ReturnState
+
+    mine = Q(owner_id=user.pk)
+    if user.has_perm("workflows.view_agency_work"):
+        mine |= Q(owner__isnull=True, agency_id=_agency_id(user))
+    returns = Section11Return.objects.filter(
+        mine,
+        state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS],
+        cycle__state__in=[CycleState.OPEN, CycleState.CHALLENGE],
+    )
+    challenges = Section11Challenge.objects.filter(reviewer_id=user.pk, finished_at__isnull=True)
+    return [
+        WorkItem("Section 11 return", r.title, reverse("section11-return-detail", args=[r.pk]), r.due_on)
+        for r in returns
+    ] + [
+        WorkItem(
+            "Section 11 challenge",
+            c.title,
+            reverse("section11-return-detail", args=[c.agency_return_id]),
+            c.due_on,
+        )
+        for c in challenges
+    ]

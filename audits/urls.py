@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audits, case_audits
+from .views import audits, case_audits, section11
 
 urlpatterns = [
     path("audits/", audits.audit_list_page, name="audit-list"),
@@ -41,4 +41,30 @@ urlpatterns = [
     path(
         "case-audits/<int:pk>/follow-up/", case_audits.case_audit_follow_up_view, name="case-audit-follow-up"
     ),
+    path("section11/", section11.cycle_list_page, name="section11-cycles"),
+    path("section11/new/", section11.cycle_create_page, name="section11-cycle-create"),
+    path("section11/<int:pk>/", section11.cycle_page, name="section11-cycle-detail"),
+    path("section11/<int:pk>/matrix.<str:kind>", section11.cycle_export, name="section11-cycle-export"),
+    path(
+        "section11/<int:pk>/transitions/<slug:name>/",
+        section11.cycle_transition_view,
+        name="section11-cycle-transition",
+    ),
+    path("section11/<int:pk>/agencies/", section11.cycle_add_agency_view, name="section11-cycle-agency"),
+    path("section11/returns/<int:pk>/", section11.return_page, name="section11-return-detail"),
+    path("section11/returns/<int:pk>/reviewer/", section11.assign_reviewer_view, name="section11-reviewer"),
+    path(
+        "section11/returns/<int:pk>/transitions/<slug:name>/",
+        section11.return_transition_view,
+        name="section11-return-transition",
+    ),
+    path("section11/ratings/<int:pk>/", section11.rating_save_view, name="section11-rating"),
+    path("section11/ratings/<int:pk>/evidence/", section11.rating_evidence_view, name="section11-evidence"),
+    path(
+        "section11/ratings/<int:pk>/challenge/", section11.challenge_review_view, name="section11-challenge"
+    ),
+    path("section11/ratings/<int:pk>/respond/", section11.challenge_respond_view, name="section11-respond"),
+    path("section11/ratings/<int:pk>/settle/", section11.challenge_settle_view, name="section11-settle"),
+    path("section11/ratings/<int:pk>/actions/", section11.rating_action_view, name="section11-action"),
+    path("section11/challenges/<int:pk>/", section11.challenge_page, name="section11-challenge-detail"),
 ]

@@ -18,7 +18,17 @@ from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import _as_api_error, actor_of
 from workflows.models import Agency, Theme
 
-from ..models import AgencyReturn, Audit, CaseAudit, Finding, Grade
+from ..models import (
+    AgencyReturn,
+    Audit,
+    CaseAudit,
+    Finding,
+    Grade,
+    Section11Cycle,
+    Section11Return,
+    StandardRating,
+)
+from ..section11_reports import section11_cycles_visible_to, section11_returns_visible_to
 from ..selectors import audit_list, case_audits_visible_to, returns_visible_to
 from ..services import audits as services
 from ..services import case_audits as case_audit_services
@@ -353,3 +363,94 @@ class CaseAuditViewSet(
             checks=checks,
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=case_audit.pk)).data)
+
+
+class Section11CycleSerializer(serializers.ModelSerializer[Section11Cycle]):
+    state = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Section11Cycle
+        fields = [
+            "id",
+            "name",
+            "framework",
+            "previous",
+            "lead",
+            "returns_due_on",
+            "challenge_due_on",
+            "action_plan_due_on",
+            "state",
+        ]
+        read_only_fields = ["framework", "previous", "lead"]
+
+
+class Section11CycleViewSet(
+    TransitionsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Section11Cycle],
+):
+    """Section 11 cycles the caller takes part in (all, for partnership staff); transitions as for actions."""
+
+    serializer_class = Section11CycleSerializer
+
+    def get_queryset(self) -> QuerySet[Section11Cycle]:
+        return section11_cycles_visible_to(self.request.user).order_by("id")
+
+
+class StandardRatingSerializer(serializers.ModelSerializer[StandardRating]):
+    standard: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
+
+    class Meta:
+        model = StandardRating
+        fields = [
+            "id",
+            "standard",
+            "self_rating",
+            "not_applicable_reason",
+            "commentary",
+            "proposed_rating",
+            "reviewer_reasoning",
+            "agency_response",
+            "agreed_rating",
+        ]
+
+
+class Section11ReturnSerializer(serializers.ModelSerializer[Section11Return]):
+    state = serializers.CharField(read_only=True)
+    ratings = StandardRatingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Section11Return
+        fields = [
+            "id",
+            "cycle",
+            "agency",
+            "owner",
+            "reviewer",
+            "due_on",
+            "state",
+            "submitted_at",
+            "agreed_at",
+            "ratings",
+        ]
+
+
+class Section11ReturnViewSet(
+    TransitionsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Section11Return],
+):
+    """An agency's own section 11 returns, and from challenge those its people review; transitions as for
+    actions (submit, begin_challenge, agree)."""
+
+    serializer_class = Section11ReturnSerializer
+    filterset_fields = ["cycle", "state"]
+
+    def get_queryset(self) -> QuerySet[Section11Return]:
+        return (
+            section11_returns_visible_to(self.request.user)
+            .prefetch_related("ratings__standard")
+            .order_by("cycle_id", "agency__name")
+        )

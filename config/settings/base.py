@@ -152,8 +152,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Actions, audits and their transitions, scoped to what the caller may see.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Case audits, agency returns and moderation grade on one scale: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"Grade": "workflows.validators.Grade"},
+    # Choice sets used by several fields (grades; section 11 ratings), one enum each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "Grade": "workflows.validators.Grade",
+        "Section11Rating": "audits.models.section11.Rating",
+    },
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -296,7 +296,9 @@ def test_the_practice_review_is_commissioned_once(asked_review: RapidReview, man
 
 
 def test_the_review_page_shows_its_timeline(asked_review: RapidReview, manager: User, owner: User) -> None:
-    transition_perform(obj=asked_review, name="start_information_gathering", actor=manager, comment="All asked")
+    transition_perform(
+        obj=asked_review, name="start_information_gathering", actor=manager, comment="All asked"
+    )
     chronology_save(chronology=Chronology.objects.get(owner=owner), actor=owner, summary="Known", submit=True)
     client = Client()
     client.force_login(manager)

@@ -30,9 +30,9 @@ def test_my_work_page(
 ) -> None:  # type: ignore[no-untyped-def]
     make_actions(owner, manager, rows, "in_progress")
     client.force_login(owner)
-    # Five for the page and its actions, one each for the audit returns and the review chronologies
-    # waiting on the owner.
-    count_queries(django_assert_max_num_queries, lambda: client.get(reverse("my-work")), 7)
+    # Five for the page and its actions; one each for the audit returns, the review chronologies, the
+    # section 11 returns and the section 11 challenges waiting on the owner.
+    count_queries(django_assert_max_num_queries, lambda: client.get(reverse("my-work")), 9)
 
 
 @pytest.mark.parametrize("rows", [1, 12])

@@ -1,0 +1,161 @@
+"""Section 11 reads: who may see which return, and the cycle's matrix of agencies by standards."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from workflows.selectors import sees_all_agencies
+
+from .models import CycleState, Rating, Section11Cycle, Section11Return, Standard, StandardRating
+from .models.section11 import RATING_ORDER
+
+Viewer = User | AnonymousUser
+CHALLENGED = [CycleState.CHALLENGE, CycleState.ACTION_PLANNING, CycleState.MONITORING, CycleState.CLOSED]
+
+
+def _agency_id(user: Viewer) -> int:
+    person = getattr(user, "person", None)
+    return person.agency_id if person is not None else 0
+
+
+def section11_returns_visible_to(user: Viewer) -> QuerySet[Section11Return]:
+    """Partnership staff see every return. An agency sees its own; from challenge on, a reviewer also sees
+    the returns they were given to review, and nothing else of other agencies."""
+    returns = Section11Return.objects.all()
+    if not user.is_authenticated:
+        return returns.none()
+    if sees_all_agencies(user):
+        return returns
+    return returns.filter(Q(agency_id=_agency_id(user)) | Q(reviewer_id=user.pk, cycle__state__in=CHALLENGED))
+
+
+def section11_cycles_visible_to(user: Viewer) -> QuerySet[Section11Cycle]:
+    cycles = Section11Cycle.objects.all()
+    if sees_all_agencies(user):
+        return cycles
+    return cycles.filter(Exists(section11_returns_visible_to(user).filter(cycle=OuterRef("pk"))))
+
+
+@dataclass
+class MatrixCell:
+    self_rating: str = ""
+    agreed_rating: str = ""
+    previous: str = ""
+
+    @property
+    def moved(self) -> str:
+        """ "down", "up" or "" for how challenge moved the rating."""
+        before, after = RATING_ORDER.get(self.self_rating), RATING_ORDER.get(self.agreed_rating)
+        if before is None or after is None or before == after:
+            return ""
+        return "down" if after < before else "up"
+
+    @property
+    def since_previous(self) -> str:
+        before, after = RATING_ORDER.get(self.previous), RATING_ORDER.get(self.agreed_rating)
+        if before is None or after is None:
+            return ""
+        return "better" if after > before else "worse" if after < before else "same"
+
+
+@dataclass
+class Matrix:
+    standards: list[Standard]
+    rows: list[tuple[str, list[MatrixCell]]]
+    moved_down: int = 0
+    moved_up: int = 0
+    unchanged: int = 0
+    since_previous: dict[str, int] = field(default_factory=dict)
+
+
+def _label(value: str) -> str:
+    return str(dict(Rating.choices).get(value, "")) if value else ""
+
+
+def cycle_matrix(cycle: Section11Cycle, returns: QuerySet[Section11Return]) -> Matrix:
+    """Agencies by standards for the returns given: self-assessed and agreed ratings, how many challenge
+    moved and which way, and each agreed rating against the previous cycle's (matched by agency and
+    standard number). Three queries."""
+    standards = list(cycle.framework.standards.all())
+    ratings = StandardRating.objects.filter(agency_return__in=returns).select_related(
+        "agency_return__agency", "standard"
+    )
+    previous: dict[tuple[int, int], str] = {}
+    if cycle.previous_id:
+        previous = {
+            (agency_id, number): agreed
+            for agency_id, number, agreed in StandardRating.objects.filter(
+                agency_return__cycle_id=cycle.previous_id
+            ).values_list("agency_return__agency_id", "standard__number", "agreed_rating")
+        }
+    by_agency: dict[str, dict[int, MatrixCell]] = {}
+    for rating in ratings:
+        agency = rating.agency_return.agency
+        by_agency.setdefault(agency.name, {})[rating.standard.number] = MatrixCell(
+            self_rating=rating.self_rating,
+            agreed_rating=rating.agreed_rating,
+            previous=previous.get((agency.pk, rating.standard.number), ""),
+        )
+    matrix = Matrix(standards=standards, rows=[])
+    for name in sorted(by_agency):
+        cells = [by_agency[name].get(s.number, MatrixCell()) for s in standards]
+        matrix.rows.append((name, cells))
+        for cell in cells:
+            if cell.agreed_rating and cell.self_rating:
+                if cell.moved == "down":
+                    matrix.moved_down += 1
+                elif cell.moved == "up":
+                    matrix.moved_up += 1
+                else:
+                    matrix.unchanged += 1
+            if cell.since_previous:
+                matrix.since_previous[cell.since_previous] = (
+                    matrix.since_previous.get(cell.since_previous, 0) + 1
+                )
+    return matrix
+
+
+def matrix_table(matrix: Matrix) -> list[list[str]]:
+    """The matrix as rows for CSV and Excel: ratings in words, self-assessed then agreed."""
+    header = ["Agency"]
+    for standard in matrix.standards:
+        header += [
+            f"{standard.number}. {standard.title}: self-assessed",
+            f"{standard.number}: agreed",
+            f"{standard.number}: previous cycle",
+        ]
+    table = [header]
+    for agency, cells in matrix.rows:
+        row = [agency]
+        for cell in cells:
+            row += [_label(cell.self_rating), _label(cell.agreed_rating), _label(cell.previous)]
+        table.append(row)
+    return table
+
+
+def matrix_csv(matrix: Matrix) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(matrix_table(matrix))
+    return out.getvalue().encode("utf-8-sig")
+
+
+def matrix_xlsx(matrix: Matrix, title: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    for row in matrix_table(matrix):
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
