@@ -362,3 +362,32 @@ def test_the_demo_cycle_is_in_challenge_with_eight_agencies() -> None:
     assert late.due_on < timezone.localdate()
     revised = StandardRating.objects.get(agency_return__state="under_challenge", standard__number=4)
     assert (revised.self_rating, revised.agreed_rating) == ("green", "amber")
+
+
+def test_a_framework_in_use_is_read_only_and_is_changed_by_a_new_version(
+    cycle: Section11Cycle, framework: Framework
+) -> None:
+    from django.contrib.auth.models import User as AuthUser
+
+    admin_user = AuthUser.objects.create_superuser("root", "root@example.org", "pw")
+    client = Client()
+    client.force_login(admin_user)
+    # Viewable, but a change is refused.
+    assert client.get(f"/admin/audits/framework/{framework.pk}/change/").status_code == 200
+    refused = client.post(
+        f"/admin/audits/framework/{framework.pk}/change/", {"name": "Renamed", "version": 1}
+    )
+    assert refused.status_code == 403
+    assert Framework.objects.get(pk=framework.pk).name == "Section 11 standards"
+    response = client.post(
+        "/admin/audits/framework/",
+        {"action": "copy_as_new_version", "_selected_action": [framework.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    new = Framework.objects.get(name=framework.name, version=2)
+    assert new.standards.count() == 8 and not new.in_use
+    from audits.services.section11 import current_framework
+
+    assert current_framework() == new
+    assert Section11Cycle.objects.get(pk=cycle.pk).framework == framework  # the cycle keeps its version
