@@ -9,14 +9,18 @@ class AuditsConfig(AppConfig):
         from django.db.models import Q
 
         from notifications import registry
+        from notifications.dashboard import register_stage_source, stage_counts
         from workflows.worklist import register_work_source
 
         from .models import (
             AgencyReturn,
+            Audit,
             AuditState,
+            CaseAudit,
             CycleState,
             ReturnState,
             Section11Challenge,
+            Section11Cycle,
             Section11Return,
             Section11ReturnState,
         )
@@ -25,6 +29,9 @@ class AuditsConfig(AppConfig):
 
         register_work_source(returns_work)
         register_work_source(section11_work)
+        register_stage_source("Multi-agency audits by stage", stage_counts(Audit))
+        register_stage_source("Case audits by stage", stage_counts(CaseAudit))
+        register_stage_source("Section 11 cycles by stage", stage_counts(Section11Cycle))
         # A section 11 return is owed while the cycle is open (a late one still, through challenge); the
         # reviewer's challenge deadline is chased until the return is agreed.
         registry.register(

@@ -82,6 +82,7 @@ class Rule(models.TextChoices):
     ESCALATION_1 = "escalation_1", "Escalation 1"
     ESCALATION_2 = "escalation_2", "Escalation 2"
     ESCALATION_3 = "escalation_3", "Escalation 3"
+    CHASE_NOW = "chase_now", "Chased by a manager"
 
 
 ESCALATION_RULES = {Rule.ESCALATION_1, Rule.ESCALATION_2, Rule.ESCALATION_3}
@@ -171,3 +172,15 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_delivery_display()}"
+
+
+class DashboardSnapshot(models.Model):
+    """The partnership-wide dashboard's action figures, drawn by a periodic task so the page reads one row
+    instead of aggregating every action; the page says when they were drawn."""
+
+    scope = models.CharField(max_length=50, unique=True)
+    data = models.JSONField()
+    drawn_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Dashboard figures ({self.scope}) drawn {self.drawn_at:%Y-%m-%d %H:%M}"

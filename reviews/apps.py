@@ -9,13 +9,16 @@ class ReviewsConfig(AppConfig):
         from django.db.models import Q
 
         from notifications import registry
+        from notifications.dashboard import register_stage_source, stage_counts
         from workflows.worklist import register_work_source
 
         from . import services  # noqa: F401  (registers the transitions' effects)
-        from .models import Chronology, ChronologyState, RapidReviewState
+        from .models import Chronology, ChronologyState, PracticeReview, RapidReview, RapidReviewState
         from .selectors import chronologies_work
 
         register_work_source(chronologies_work)
+        register_stage_source("Rapid reviews by stage", stage_counts(RapidReview))
+        register_stage_source("Practice reviews by stage", stage_counts(PracticeReview))
         # Owed while the review gathers information: once the panel has met, what is missing is recorded
         # as not received and nobody can give it any more.
         registry.register(

@@ -116,6 +116,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
         "options": {"expires": 6 * 60 * 60},
     },
+    "draw-dashboard-figures": {
+        "task": "notifications.tasks.draw_dashboard",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     "deliver-waiting-digests": {
         "task": "notifications.tasks.deliver_digests",
         "schedule": 5 * 60,
@@ -170,6 +175,9 @@ FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", def
 # Completed actions are checked for impact this many days after completion.
 FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", default=90)
 # The case audit programme's target per agency each quarter (the source documents' policy: 10 a quarter).
+# The partnership dashboard's action figures are drawn every 5 minutes (beat) and never shown older than
+# this; agency leads' own figures are always counted live.
+FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES = env.int("FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES", default=10)
 FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER = env.int("FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER", default=10)
 
 # Statutory clocks: (length, unit). Working Together to Safeguard Children 2023 sets the first three;
@@ -191,4 +199,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # WeasyPrint and fontTools narrate every PDF step at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }

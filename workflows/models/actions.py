@@ -249,6 +249,12 @@ class Action(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "due_on"]),
             models.Index(fields=["agency", "state", "due_on"]),
             models.Index(fields=["owner", "state", "due_on"]),
+            # The overdue queue: open actions in due-date order, with what its at-risk test reads.
+            models.Index(
+                fields=["due_on", "last_progress_on"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="action_open_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -54,3 +54,16 @@ def govuk(field: BoundField) -> str:
     if field.errors:
         css += f" {css.split()[0]}--error"
     return field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def pairs(text: str) -> list[tuple[str, str]]:
+    """ "a:A,b:B" as [("a", "A"), ("b", "B")], for lists written in a template."""
+    return [tuple(item.split(":", 1)) for item in text.split(",")]  # type: ignore[misc]
+
+
+@register.filter
+def days_overdue(due_on: dt.date | None, today: dt.date) -> int | str:
+    if due_on is None:
+        return "—"
+    return max((today - due_on).days, 0)

@@ -1,0 +1,133 @@
+"""The overdue-remediation queue: every open action past due or at risk, filtered, sorted and counted in
+SQL, for managers (every agency) and agency leads (their own)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from workflows.models import OPEN_STATES, RAG, Action, Agency, ProgressNote, Theme
+from workflows.selectors import ActionWithRag, action_list, actions_visible_to, sees_all_agencies
+
+Viewer = User | AnonymousUser
+
+SOURCE_TYPES = [
+    ("plan", "Business or improvement plan"),
+    ("audit", "Multi-agency audit"),
+    ("caseaudit", "Single-agency case audit"),
+    ("rapidreview", "Rapid review"),
+    ("practicereview", "Practice review"),
+    ("section11return", "Section 11"),
+]
+SORTS = {
+    "due": ("due_on", "id"),
+    "overdue": ("due_on", "id"),  # most overdue first is earliest due first
+    "ref": ("reference", "id"),
+    "action": ("description", "id"),
+    "agency": ("agency__name", "due_on", "id"),
+    "owner": ("owner__last_name", "owner__first_name", "due_on", "id"),
+    "escalation": ("escalation_level", "due_on", "id"),
+    "rag": ("rag", "due_on", "id"),
+    "state": ("state", "due_on", "id"),
+}
+
+
+def may_see_queue(user: Viewer) -> bool:
+    return bool(
+        user.is_authenticated
+        and (user.has_perm("workflows.view_all_agencies") or user.has_perm("workflows.view_agency_work"))
+    )
+
+
+def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
+    """Open actions past due, or due within the due-soon window with no recent progress (Amber): the
+    same test as RAG's, written so the (state, due_on) indexes serve it."""
+    if not may_see_queue(user):
+        raise PermissionDenied("The queue is for managers and agency leads")
+    soon = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
+    no_recent_progress = Q(last_progress_on__isnull=True) | Q(last_progress_on__lt=today - soon)
+    # Written as a range on due_on first, so the partial index of open actions' due dates serves it.
+    at_risk = Q(due_on__lte=today + soon) & (Q(due_on__lt=today) | no_recent_progress)
+    actions = actions_visible_to(user)
+    if not sees_all_agencies(user):
+        # An agency lead answers for their agency's work; the queue is that, not what they own elsewhere.
+        person = getattr(user, "person", None)
+        actions = actions.filter(agency_id=person.agency_id if person else 0)
+    return actions.filter(at_risk, state__in=OPEN_STATES)
+
+
+class QueueFilter(django_filters.FilterSet):
+    agency = django_filters.ModelMultipleChoiceFilter(queryset=Agency.objects.all())
+    source_type = django_filters.ChoiceFilter(
+        choices=SOURCE_TYPES, field_name="recommendation__source_type__model", label="Source type"
+    )
+    source = django_filters.NumberFilter(field_name="recommendation__source_id", label="Source (id)")
+    theme = django_filters.ModelChoiceFilter(
+        queryset=Theme.objects.all(), method="filter_theme", label="Theme or strategic priority"
+    )
+    # A name to search for, not a list of every person: a partnership has thousands.
+    owner = django_filters.CharFilter(method="filter_owner", label="Owner's name or username")
+    rag = django_filters.MultipleChoiceFilter(choices=[(RAG.RED, "Red"), (RAG.AMBER, "Amber")], label="RAG")
+    escalation = django_filters.MultipleChoiceFilter(
+        field_name="escalation_level",
+        choices=[(str(n), f"Level {n}") for n in range(4)],
+        label="Escalation level",
+    )
+    overdue_min = django_filters.NumberFilter(method="filter_overdue_min", label="Days overdue, at least")
+    overdue_max = django_filters.NumberFilter(method="filter_overdue_max", label="Days overdue, at most")
+    due_from = django_filters.DateFilter(field_name="due_on", lookup_expr="gte", label="Due from")
+    due_to = django_filters.DateFilter(field_name="due_on", lookup_expr="lte", label="Due to")
+
+    class Meta:
+        model = Action
+        fields: list[str] = []
+
+    def filter_owner(self, actions: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
+        for word in value.split():
+            actions = actions.filter(
+                Q(owner__first_name__icontains=word)
+                | Q(owner__last_name__icontains=word)
+                | Q(owner__username__iexact=word)
+            )
+        return actions
+
+    def filter_theme(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
+        # An action without a theme of its own serves its recommendation's.
+        return actions.filter(Q(theme=value) | Q(theme__isnull=True, recommendation__theme=value))
+
+    def filter_overdue_min(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
+        return actions.filter(due_on__lte=timezone.localdate() - dt.timedelta(days=int(value)))
+
+    def filter_overdue_max(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
+        return actions.filter(due_on__gte=timezone.localdate() - dt.timedelta(days=int(value)))
+
+
+def overdue_queue(
+    user: Viewer, params: Any, *, today: dt.date | None = None
+) -> tuple[QueueFilter, QuerySet[ActionWithRag]]:
+    """The filtered, sorted queue for ``params`` (a QueryDict), and the filter (for its form and errors).
+
+    A sort key not in SORTS falls back to due date; a leading "-" reverses it.
+    """
+    today = today or timezone.localdate()
+    queue = QueueFilter(params, queryset=action_list(_queue_scope(user, today), today=today))
+    actions = queue.qs
+    sort = str(params.get("sort", "due"))
+    descending = sort.startswith("-")
+    fields = SORTS.get(sort.lstrip("-"), SORTS["due"])
+    # The direction applies to the chosen column; ties stay in due-date order.
+    primary = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
+    ordering = [primary, *(F(f).asc(nulls_last=True) for f in fields[1:])]
+    return queue, actions.order_by(*ordering)
+
+
+def with_latest_progress(actions: QuerySet[Any]) -> QuerySet[Any]:
+    latest = ProgressNote.objects.filter(action=OuterRef("pk")).order_by("-at", "-id").values("text")[:1]
+    return actions.annotate(latest_progress=Subquery(latest))

@@ -1,0 +1,127 @@
+"""What a manager does to several queue items at once: reassign them, escalate them, chase them now.
+Each is one transaction, refuses a selection it may not touch as a whole, and leaves a trace on every
+item's timeline (a history change with the reason, or the outbox entry the chase wrote)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from workflows.models import Action, Person
+
+from .models import ChasePolicy, OutboxEntry, Rule
+from .tasks import request_delivery
+
+RUNGS = {1: Rule.ESCALATION_1, 2: Rule.ESCALATION_2, 3: Rule.ESCALATION_3}
+
+
+def _require_reason(reason: str) -> str:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give a reason: it is recorded on every item"})
+    return reason.strip()
+
+
+def queue_reassign(*, actor: User, actions: QuerySet[Action], owner: User, reason: str) -> int:
+    """Give the selected actions a new owner who works for each action's agency."""
+    reason = _require_reason(reason)
+    if not actor.has_perm("workflows.agree_action"):
+        raise PermissionDenied("only a manager or an agency lead may reassign actions")
+    owner_agency = getattr(getattr(owner, "person", None), "agency_id", None)
+    elsewhere = [a.reference or str(a.pk) for a in actions if a.agency_id != owner_agency]
+    if elsewhere:
+        name = owner.get_full_name() or owner.username
+        raise ValidationError(
+            {"owner": f"{name} does not work for the agency of {', '.join(elsewhere[:10])}"}
+        )
+    changed = 0
+    with transaction.atomic():
+        for action in actions.select_for_update():
+            if action.owner_id == owner.pk:
+                continue
+            action.owner = owner
+            action._history_user = actor  # type: ignore[attr-defined]
+            action._change_reason = f"Reassigned from the queue: {reason}"[:100]  # type: ignore[attr-defined]
+            action.save()
+            changed += 1
+    return changed
+
+
+def _write(entries: list[OutboxEntry]) -> int:
+    # A second press in the same minute writes nothing new: never the same chase twice.
+    created = OutboxEntry.objects.bulk_create(entries, ignore_conflicts=True)
+    request_delivery(sorted({e.recipient_id for e in entries}))
+    return len(created)
+
+
+def queue_chase_now(*, actor: User, actions: QuerySet[Action]) -> int:
+    """Put each selected action in its owner's next digest now, as a chase from a manager."""
+    if not actor.has_perm("notifications.manage_chasing") and not actor.has_perm(
+        "workflows.view_agency_work"
+    ):
+        raise PermissionDenied("only a manager or an agency lead may chase from the queue")
+    now = timezone.now()
+    item_type = ContentType.objects.get_for_model(Action)
+    entries = [
+        OutboxEntry(
+            item_type=item_type,
+            item_id=action.pk,
+            recipient_id=action.owner_id or 0,  # excluded below when there is no owner
+            rule=Rule.CHASE_NOW,
+            due_on=action.due_on or now.date(),
+            period=int(now.timestamp() // 60),
+            round=action.reopened_count,
+            sweep_date=now.date(),
+        )
+        for action in actions.exclude(owner__isnull=True)
+    ]
+    with transaction.atomic():
+        return _write(entries)
+
+
+def queue_escalate(*, actor: User, actions: QuerySet[Action], reason: str) -> int:
+    """Escalate each selected action to the next rung now, whatever its days overdue: rung 1 its owner's
+    line manager or agency lead, rung 2 and 3 the business managers (and the source's chair at 2). The
+    owner is copied; the daily sweep's levels are not changed."""
+    reason = _require_reason(reason)
+    if not actor.has_perm("notifications.manage_chasing"):
+        raise PermissionDenied("only a manager may escalate from the queue")
+    now = timezone.now()
+    item_type = ContentType.objects.get_for_model(Action)
+    managers = list(ChasePolicy.current().business_managers.values_list("pk", flat=True))
+    leads = {
+        p.agency_id: p.user_id
+        for p in Person.objects.filter(
+            user__groups__permissions__codename="view_agency_work", user__is_active=True
+        )
+    }
+    entries = []
+    for action in actions.select_related("owner__person", "recommendation"):
+        rung = min(action.escalation_level + 1, 3)
+        recipients: set[int] = set()
+        if rung == 1:
+            line_manager = getattr(getattr(action.owner, "person", None), "line_manager_id", None)
+            fallback = leads.get(action.agency_id) if action.agency_id else None
+            recipients |= {r for r in (line_manager or fallback,) if r}
+        else:
+            recipients |= set(managers)
+            if rung == 2 and action.recommendation.chair_id:
+                recipients.add(action.recommendation.chair_id)
+        common = {
+            "item_type": item_type,
+            "item_id": action.pk,
+            "rule": RUNGS[rung],
+            "due_on": action.due_on or now.date(),
+            "period": int(now.timestamp() // 60),
+            "round": action.reopened_count,
+            "sweep_date": now.date(),
+            "gap": f"escalated from the queue by {actor.get_full_name() or actor.username}: {reason}"[:200],
+        }
+        entries += [OutboxEntry(recipient_id=r, **common) for r in recipients]
+        if action.owner_id:
+            entries.append(OutboxEntry(recipient_id=action.owner_id, is_copy=True, **common))
+    with transaction.atomic():
+        return _write(entries)

@@ -1,0 +1,192 @@
+"""The managers' pages: the overdue-remediation queue (with bulk actions and exports), the dashboard and
+the exception report for the partnership executive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from workflows.models import RAG
+from workflows.views.auth import AuthenticatedHttpRequest
+from workflows.views.feedback import show_errors
+
+from . import queue_services
+from .charts import horizontal_bars
+from .dashboard import AGEING, RAG_ORDER, dashboard
+from .exception_report import exception_report
+from .queue import SORTS, may_see_queue, overdue_queue
+from .queue_exports import queue_csv, queue_xlsx
+
+PAGE_SIZE = 25
+
+
+def _require_queue(request: AuthenticatedHttpRequest) -> None:
+    if not may_see_queue(request.user):
+        raise PermissionDenied("The queue is for managers and agency leads")
+
+
+@login_required
+def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _require_queue(request)
+    today = timezone.localdate()
+    queue, actions = overdue_queue(request.user, request.GET, today=today)
+    page = Paginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    sort = request.GET.get("sort", "due")
+    return render(
+        request,
+        "notifications/queue.html",
+        {
+            "filter": queue,
+            "page": page,
+            "count": page.paginator.count,
+            "query": params.urlencode(),
+            "unsorted_query": _without(params, "sort"),
+            "sort": sort,
+            "sorts": list(SORTS),
+            "today": today,
+            "people": User.objects.filter(is_active=True, person__isnull=False).select_related(
+                "person__agency"
+            ),
+            "can_escalate": request.user.has_perm("notifications.manage_chasing"),
+        },
+    )
+
+
+def _without(params: Any, name: str) -> str:
+    copy = params.copy()
+    copy.pop(name, None)
+    return str(copy.urlencode())
+
+
+@login_required
+@require_POST
+def queue_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Apply a bulk action to the ticked items of the queue the person can see, then go back to it."""
+    _require_queue(request)
+    _, actions = overdue_queue(request.user, {})
+    selected = actions.filter(pk__in=[int(i) for i in request.POST.getlist("ids") if i.isdigit()])
+    back = f"/queue/?{request.POST.get('query', '')}"
+    if not selected.exists():
+        messages.error(request, "Tick at least one item in the queue")
+        return redirect(back)
+    what = request.POST.get("bulk")
+    reason = request.POST.get("reason", "")
+    try:
+        if what == "reassign":
+            who = request.POST.get("owner", "").strip()
+            owner = User.objects.filter(is_active=True).filter(Q(username=who) | Q(email__iexact=who)).first()
+            if owner is None:
+                raise ValidationError({"owner": f"Nobody has the username or email “{who}”"})
+            done = queue_services.queue_reassign(
+                actor=request.user, actions=selected, owner=owner, reason=reason
+            )
+            messages.success(request, f"{done} action{'s' if done != 1 else ''} reassigned")
+        elif what == "escalate":
+            done = queue_services.queue_escalate(actor=request.user, actions=selected, reason=reason)
+            messages.success(
+                request, f"Escalated: {done} notice{'s' if done != 1 else ''} queued for delivery"
+            )
+        elif what == "chase":
+            done = queue_services.queue_chase_now(actor=request.user, actions=selected)
+            messages.success(
+                request, f"Chased: {done} owner{'s' if done != 1 else ''} will hear in their next digest"
+            )
+        else:
+            messages.error(request, "Choose what to do with the ticked items")
+    except (ValidationError, PermissionDenied) as error:
+        show_errors(request, error)
+    return redirect(back)
+
+
+@login_required
+def queue_export(
+    request: AuthenticatedHttpRequest, kind: str
+) -> HttpResponse | StreamingHttpResponse | FileResponse:
+    _require_queue(request)
+    today = timezone.localdate()
+    _, actions = overdue_queue(request.user, request.GET, today=today)
+    name = f"overdue-queue-{today:%Y-%m-%d}"
+    if kind == "xlsx":
+        return FileResponse(queue_xlsx(actions, today), as_attachment=True, filename=f"{name}.xlsx")
+    if kind != "csv":
+        raise PermissionDenied("The queue exports as .csv or .xlsx")
+    response = StreamingHttpResponse(queue_csv(actions, today), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@login_required
+def dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _require_queue(request)
+    today = timezone.localdate()
+    data = dashboard(request.user, today=today)
+    rag_names = {RAG.RED: "Red", RAG.AMBER: "Amber", RAG.GREEN: "Green", RAG.NO_DATE: "No due date"}
+    charts = {
+        "rag": horizontal_bars(
+            "Open actions by RAG for each agency",
+            [(agency, [(r, counts.get(r, 0)) for r in RAG_ORDER]) for agency, counts in data.rag_by_agency],
+            legend={"red": "Red", "amber": "Amber", "green": "Green", "no_date": "No due date"},
+        ),
+        "ageing": horizontal_bars(
+            "Overdue actions by how long overdue", [(label, [("red", n)]) for label, n in data.ageing]
+        ),
+        "completed": horizontal_bars(
+            "Actions completed each month", [(f"{m:%B %Y}", [("completed", c)]) for m, c, _ in data.months]
+        ),
+        "new": horizontal_bars(
+            "New actions each month", [(f"{m:%B %Y}", [("new", n)]) for m, _, n in data.months]
+        ),
+        "stages": [
+            horizontal_bars(label, [(stage, [("bar", n)]) for stage, n in counts])
+            for label, counts in data.stages
+        ],
+    }
+    return render(
+        request,
+        "notifications/dashboard.html",
+        {
+            "data": data,
+            "charts": charts,
+            "rag_names": rag_names,
+            "rag_order": RAG_ORDER,
+            "ageing": AGEING,
+            "today": today,
+        },
+    )
+
+
+@login_required
+def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html") -> HttpResponse:
+    if not request.user.has_perm("workflows.view_all_agencies"):
+        raise PermissionDenied("The exception report is for the partnership executive and managers")
+    now = timezone.localtime()
+    context = {"report": exception_report(request.user, today=now.date()), "drawn_at": now}
+    if kind == "pdf":
+        try:
+            from weasyprint import HTML
+        except OSError:  # WeasyPrint loads Pango when imported; a machine without it can still print
+            messages.error(
+                request, "PDFs cannot be made on this server (Pango is missing): print this page instead"
+            )
+            return redirect("exception-report")
+        html = render_to_string(
+            "notifications/exception_report.html", {**context, "for_pdf": True}, request=request
+        )
+        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="exception-report-{now:%Y-%m-%d}.pdf"'
+        return response
+    return render(request, "notifications/exception_report.html", context)
