@@ -4,6 +4,7 @@ SQL, for managers (every agency) and agency leads (their own)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import django_filters
@@ -11,10 +12,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from workflows.models import OPEN_STATES, RAG, Action, Agency, ProgressNote, Theme
 from workflows.selectors import ActionWithRag, action_list, actions_visible_to, sees_all_agencies
+
+from .registry import chaseables
 
 Viewer = User | AnonymousUser
 
@@ -131,3 +135,69 @@ def overdue_queue(
 def with_latest_progress(actions: QuerySet[Any]) -> QuerySet[Any]:
     latest = ProgressNote.objects.filter(action=OuterRef("pk")).order_by("-at", "-id").values("text")[:1]
     return actions.annotate(latest_progress=Subquery(latest))
+
+
+@dataclass(frozen=True)
+class ChasedItem:
+    kind: str
+    label: str
+    url: str
+    due_on: dt.date
+    owner: str
+    escalation_level: int
+
+    @property
+    def days_overdue(self) -> int:
+        return max((timezone.localdate() - self.due_on).days, 0)
+
+
+OTHER_ITEMS_SHOWN = 100
+
+
+def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[list[ChasedItem], int]:
+    """Every other chased item (returns, chronologies, clocks...) past due or due within the due-soon
+    window, for the queue's second table: the viewer's scope and the queue's agency, owner, escalation
+    and date filters applied; one query per kind (and one count), the most overdue first."""
+    if not may_see_queue(user):
+        raise PermissionDenied("The queue is for managers and agency leads")
+    soon = today + dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
+    person = getattr(user, "person", None)
+    items: list[ChasedItem] = []
+    total = 0
+    for spec in chaseables():
+        if spec.model is Action:
+            continue
+        due, agency, owner, level = spec.due_field, spec.agency_field, spec.owner_field, spec.escalation_field
+        found = spec.model._default_manager.filter(spec.open).filter(**{f"{due}__lte": soon})
+        if not sees_all_agencies(user):
+            found = found.filter(**{f"{agency}_id": person.agency_id if person else 0})
+        if params.getlist("agency"):
+            found = found.filter(
+                **{f"{agency}_id__in": [int(a) for a in params.getlist("agency") if a.isdigit()]}
+            )
+        if params.get("escalation"):
+            found = found.filter(
+                **{f"{level}__in": [int(e) for e in params.getlist("escalation") if e.isdigit()]}
+            )
+        for word in str(params.get("owner", "")).split():
+            found = found.filter(
+                Q(**{f"{owner}__first_name__icontains": word})
+                | Q(**{f"{owner}__last_name__icontains": word})
+                | Q(**{f"{owner}__username__iexact": word})
+            )
+        total += found.count()
+        rows = found.order_by(due).values_list(
+            "pk", spec.label_field, due, f"{owner}__first_name", f"{owner}__last_name", level
+        )[:OTHER_ITEMS_SHOWN]
+        items += [
+            ChasedItem(
+                kind=str(spec.model._meta.verbose_name).capitalize(),
+                label=str(label),
+                url=reverse(spec.url_name, args=[pk]),
+                due_on=due_on,
+                owner=f"{first or ''} {last or ''}".strip() or "The agency's leads",
+                escalation_level=escalation,
+            )
+            for pk, label, due_on, first, last, escalation in rows
+        ]
+    return sorted(items, key=lambda item: item.due_on)[:OTHER_ITEMS_SHOWN], total

@@ -25,7 +25,7 @@ from . import queue_services
 from .charts import horizontal_bars
 from .dashboard import AGEING, RAG_ORDER, dashboard
 from .exception_report import exception_report
-from .queue import SORTS, may_see_queue, overdue_queue
+from .queue import SORTS, may_see_queue, other_chased_items, overdue_queue
 from .queue_exports import queue_csv, queue_xlsx
 
 PAGE_SIZE = 25
@@ -45,6 +45,7 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     sort = request.GET.get("sort", "due")
+    others, other_count = other_chased_items(request.user, request.GET, today=today)
     return render(
         request,
         "notifications/queue.html",
@@ -61,6 +62,8 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "person__agency"
             ),
             "can_escalate": request.user.has_perm("notifications.manage_chasing"),
+            "others": others,
+            "other_count": other_count,
         },
     )
 

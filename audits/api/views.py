@@ -24,6 +24,7 @@ from ..models import (
     CaseAudit,
     Finding,
     Grade,
+    Rating,
     Section11Cycle,
     Section11Return,
     StandardRating,
@@ -32,6 +33,7 @@ from ..section11_reports import section11_cycles_visible_to, section11_returns_v
 from ..selectors import audit_list, case_audits_visible_to, returns_visible_to
 from ..services import audits as services
 from ..services import case_audits as case_audit_services
+from ..services import section11 as section11_services
 
 
 class CaseBody(serializers.Serializer[Any]):
@@ -454,3 +456,76 @@ class Section11ReturnViewSet(
             .prefetch_related("ratings__standard")
             .order_by("cycle_id", "agency__name")
         )
+
+
+class RatingBody(serializers.Serializer[Any]):
+    self_rating = serializers.ChoiceField(choices=Rating.choices)
+    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+    not_applicable_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RatingEvidenceBody(serializers.Serializer[Any]):
+    description = serializers.CharField(max_length=300)
+    url = serializers.URLField()
+
+
+class ChallengeBody(serializers.Serializer[Any]):
+    agree = serializers.BooleanField()
+    proposed_rating = serializers.ChoiceField(
+        choices=Rating.choices, required=False, allow_blank=True, default=""
+    )
+    reasoning = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RespondBody(serializers.Serializer[Any]):
+    accept = serializers.BooleanField()
+    response = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SettleBody(serializers.Serializer[Any]):
+    agreed_rating = serializers.ChoiceField(choices=Rating.choices)
+
+
+class StandardRatingViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[StandardRating]):
+    """One standard of a section 11 return: the agency rates it and adds evidence (links; files through
+    the page); in challenge the reviewer agrees or proposes, the agency answers, the reviewer settles."""
+
+    serializer_class = StandardRatingSerializer
+
+    def get_queryset(self) -> QuerySet[StandardRating]:
+        visible = section11_returns_visible_to(self.request.user)
+        return StandardRating.objects.filter(agency_return__in=visible).select_related(
+            "agency_return", "standard"
+        )
+
+    def _apply(self, request: Request, body: type[serializers.Serializer[Any]], service: Any) -> Response:
+        rating = self.get_object()
+        data = body(data=request.data)
+        data.is_valid(raise_exception=True)
+        _call(service, rating=rating, actor=actor_of(request), **data.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=rating.pk)).data)
+
+    @extend_schema(request=RatingBody, responses=StandardRatingSerializer)
+    @action(detail=True, methods=["post"], url_path="rate")
+    def rate(self, request: Request, pk: str | None = None) -> Response:
+        return self._apply(request, RatingBody, section11_services.rating_save)
+
+    @extend_schema(request=RatingEvidenceBody, responses=StandardRatingSerializer)
+    @action(detail=True, methods=["post"], url_path="evidence")
+    def evidence(self, request: Request, pk: str | None = None) -> Response:
+        return self._apply(request, RatingEvidenceBody, section11_services.rating_add_evidence)
+
+    @extend_schema(request=ChallengeBody, responses=StandardRatingSerializer)
+    @action(detail=True, methods=["post"], url_path="challenge")
+    def challenge(self, request: Request, pk: str | None = None) -> Response:
+        return self._apply(request, ChallengeBody, section11_services.challenge_review)
+
+    @extend_schema(request=RespondBody, responses=StandardRatingSerializer)
+    @action(detail=True, methods=["post"], url_path="respond")
+    def respond(self, request: Request, pk: str | None = None) -> Response:
+        return self._apply(request, RespondBody, section11_services.challenge_respond)
+
+    @extend_schema(request=SettleBody, responses=StandardRatingSerializer)
+    @action(detail=True, methods=["post"], url_path="settle")
+    def settle(self, request: Request, pk: str | None = None) -> Response:
+        return self._apply(request, SettleBody, section11_services.challenge_settle)

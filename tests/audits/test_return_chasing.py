@@ -90,3 +90,27 @@ def test_the_digest_links_to_the_return_and_the_timeline_shows_the_chase(
     client.force_login(owner)
     page = client.get(f"/audits/{late_audit.pk}/").content.decode()
     assert f"to {owner.get_full_name()}" in page
+
+
+def test_overdue_returns_are_in_the_queue_for_their_agency(
+    late_audit: Audit, manager: User, police_lead: User, health_lead: User
+) -> None:
+    from django.http import QueryDict
+
+    from notifications.queue import other_chased_items
+
+    def kinds(user: User, query: str = "") -> list[tuple[str, str, int]]:
+        items, _ = other_chased_items(user, QueryDict(query), today=MONDAY)
+        return [(i.kind, i.label.split("(")[-1].rstrip(")"), i.days_overdue) for i in items]
+
+    everything, total = other_chased_items(manager, QueryDict(""), today=MONDAY)
+    assert total == 4 and {i.kind for i in everything} == {"Agency return"}
+    assert {agency for _, agency, _ in kinds(police_lead)} == {"Greater Manchester Police"}
+    assert {agency for _, agency, _ in kinds(health_lead)} == {"NHS Greater Manchester ICB"}
+    assert len(kinds(manager, "owner=police.owner")) == 2
+    client = Client()
+    client.force_login(police_lead)
+    assert (
+        "EHE-2026 audit return for case EHE-01 (Greater Manchester Police)"
+        in client.get("/queue/").content.decode()
+    )

@@ -391,3 +391,64 @@ def test_a_framework_in_use_is_read_only_and_is_changed_by_a_new_version(
 
     assert current_framework() == new
     assert Section11Cycle.objects.get(pk=cycle.pk).framework == framework  # the cycle keeps its version
+
+
+def test_ratings_and_challenge_through_the_api(
+    cycle: Section11Cycle, manager: User, owner: User, health_lead: User
+) -> None:
+    from rest_framework.test import APIClient
+
+    police_return = the_return(cycle, owner)
+    agency, reviewer = APIClient(), APIClient()
+    agency.force_authenticate(owner)
+    reviewer.force_authenticate(health_lead)
+    for rating in police_return.ratings.all():
+        assert (
+            agency.post(
+                f"/api/section11-ratings/{rating.pk}/rate/", {"self_rating": "green"}, format="json"
+            ).status_code
+            == 200
+        )
+        assert (
+            agency.post(
+                f"/api/section11-ratings/{rating.pk}/evidence/",
+                {"description": "Minutes", "url": "https://example.org/m"},
+                format="json",
+            ).status_code
+            == 200
+        )
+    bad = agency.post(
+        f"/api/section11-ratings/{rating.pk}/rate/", {"self_rating": "not_applicable"}, format="json"
+    )
+    assert bad.status_code == 400 and "does not apply" in str(bad.json())
+    assert (
+        agency.post(
+            f"/api/section11-returns/{police_return.pk}/transitions/submit/", {}, format="json"
+        ).status_code
+        == 200
+    )
+    transition_perform(obj=cycle, name="start_challenge", actor=manager)
+    police_return.refresh_from_db()
+    return_assign_reviewer(agency_return=police_return, actor=manager, reviewer=health_lead)
+    police_return.refresh_from_db()
+    transition_perform(obj=police_return, name="begin_challenge", actor=manager)
+    first = police_return.ratings.order_by("standard__number").first()
+    assert first is not None
+    proposed = reviewer.post(
+        f"/api/section11-ratings/{first.pk}/challenge/",
+        {"agree": False, "proposed_rating": "amber", "reasoning": "Thin"},
+        format="json",
+    )
+    assert proposed.status_code == 200 and proposed.json()["proposed_rating"] == "amber"
+    assert (
+        agency.post(
+            f"/api/section11-ratings/{first.pk}/challenge/", {"agree": True}, format="json"
+        ).status_code
+        == 403
+    )
+    assert (
+        agency.post(f"/api/section11-ratings/{first.pk}/respond/", {"accept": True}, format="json").json()[
+            "agreed_rating"
+        ]
+        == "amber"
+    )
