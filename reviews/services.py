@@ -195,19 +195,6 @@ def _stop_the_review_clock(review: RapidReview, *, actor: User, comment: str, ar
     rapid_review_clocks(review)
 
 
-def review_transition(
-    *,
-    review: RapidReview | PracticeReview,
-    actor: User,
-    name: str,
-    comment: str = "",
-    expected_state: str | None = None,
-) -> RapidReview | PracticeReview:
-    """Make a named transition on a review (see workflows.transitions.transition_perform)."""
-    transition_perform(obj=review, name=name, actor=actor, comment=comment, expected_state=expected_state)
-    return review
-
-
 RECOMMENDING: dict[type[models.Model], list[str]] = {
     RapidReview: [
         RapidReviewState.PANEL_MEETING,

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -114,6 +115,9 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"Case audit {self.case_reference} ({self.agency})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("case-audit-detail", args=[self.pk])
 
     @transition(
         field=state,

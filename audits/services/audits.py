@@ -147,14 +147,6 @@ def _close_outstanding_returns(audit: Audit, *, actor: User, comment: str, argum
         transition_perform(obj=agency_return, name="mark_not_received", actor=actor, comment=comment)
 
 
-def audit_transition(
-    *, audit: Audit, actor: User, name: str, comment: str = "", expected_state: str | None = None
-) -> Audit:
-    """Make a named transition on an audit (see workflows.transitions.transition_perform)."""
-    transition_perform(obj=audit, name=name, actor=actor, comment=comment, expected_state=expected_state)
-    return audit
-
-
 def return_save(
     *, agency_return: AgencyReturn, actor: User, submit: bool = False, **answers: Any
 ) -> AgencyReturn:

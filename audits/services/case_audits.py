@@ -159,11 +159,3 @@ def case_audit_follow_up(*, case_audit: CaseAudit, actor: User, checks: list[Sho
                 ),
             )
     return case_audit
-
-
-def case_audit_transition(
-    *, case_audit: CaseAudit, actor: User, name: str, comment: str = "", expected_state: str | None = None
-) -> CaseAudit:
-    """Make a named transition on a case audit (see workflows.transitions.transition_perform)."""
-    transition_perform(obj=case_audit, name=name, actor=actor, comment=comment, expected_state=expected_state)
-    return case_audit

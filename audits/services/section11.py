@@ -311,16 +311,3 @@ def rating_add_action(*, rating: StandardRating, actor: User, **fields: Any) -> 
         return action_create(
             actor=actor, recommendation=rating.recommendation, agency=agency_return.agency, **fields
         )
-
-
-def section11_transition(
-    *,
-    obj: Section11Cycle | Section11Return,
-    actor: User,
-    name: str,
-    comment: str = "",
-    expected_state: str | None = None,
-) -> Section11Cycle | Section11Return:
-    """Make a named transition on a cycle or a return (see workflows.transitions.transition_perform)."""
-    transition_perform(obj=obj, name=name, actor=actor, comment=comment, expected_state=expected_state)
-    return obj

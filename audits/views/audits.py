@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from workflows.forms import ActionForm, RecommendationForm
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
-from workflows.views.feedback import attempt, post_form
+from workflows.views.feedback import attempt, post_form, transition_from_post
 
 from ..models import AgencyReturn, Audit, AuditCase, AuditState, ReturnState
 from ..models.audits import may_complete_return
@@ -141,18 +141,7 @@ def audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
     audit = _visible_audit(request, pk)
-    attempt(
-        request,
-        lambda: services.audit_transition(
-            audit=audit,
-            actor=request.user,
-            name=name,
-            comment=request.POST.get("comment", ""),
-            expected_state=request.POST.get("state") or None,
-        ),
-        lambda: f"Done: the audit is now at the {audit.get_state_display().lower()} stage",
-    )
-    return redirect("audit-detail", pk=audit.pk)
+    return transition_from_post(request, audit, name, noun="audit")
 
 
 @login_required

@@ -15,7 +15,7 @@ from workflows.forms import ActionForm
 from workflows.selectors import action_list, actions_visible_to
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
-from workflows.views.feedback import attempt, show_errors
+from workflows.views.feedback import attempt, show_errors, transition_from_post
 
 from ..models import CaseAudit, CaseAuditState
 from ..models.case_audits import may_check, may_progress_case_audit
@@ -118,18 +118,7 @@ def case_audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def case_audit_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
     case_audit = _visible_case_audit(request, pk)
-    attempt(
-        request,
-        lambda: services.case_audit_transition(
-            case_audit=case_audit,
-            actor=request.user,
-            name=name,
-            comment=request.POST.get("comment", ""),
-            expected_state=request.POST.get("state") or None,
-        ),
-        lambda: f"Done: the case audit is now at the {case_audit.get_state_display().lower()} stage",
-    )
-    return redirect("case-audit-detail", pk=case_audit.pk)
+    return transition_from_post(request, case_audit, name, noun="case audit")
 
 
 @login_required

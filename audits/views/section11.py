@@ -19,7 +19,7 @@ from workflows.models import Agency
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.actions import EvidenceForm
 from workflows.views.auth import AuthenticatedHttpRequest
-from workflows.views.feedback import attempt, post_form
+from workflows.views.feedback import attempt, post_form, transition_from_post
 
 from ..models import (
     CycleState,
@@ -165,18 +165,7 @@ def cycle_export(request: AuthenticatedHttpRequest, pk: int, kind: str) -> HttpR
 @require_POST
 def cycle_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
     cycle = _visible_cycle(request, pk)
-    attempt(
-        request,
-        lambda: services.section11_transition(
-            obj=cycle,
-            actor=request.user,
-            name=name,
-            comment=request.POST.get("comment", ""),
-            expected_state=request.POST.get("state") or None,
-        ),
-        lambda: f"Done: the cycle is now at the {cycle.get_state_display().lower()} stage",
-    )
-    return redirect(cycle.get_absolute_url())
+    return transition_from_post(request, cycle, name, noun="cycle")
 
 
 @login_required
@@ -276,18 +265,7 @@ def _can_plan(agency_return: Any, user: Any) -> bool:
 @require_POST
 def return_transition_view(request: AuthenticatedHttpRequest, pk: int, name: str) -> HttpResponse:
     agency_return = _visible_return(request, pk)
-    attempt(
-        request,
-        lambda: services.section11_transition(
-            obj=agency_return,
-            actor=request.user,
-            name=name,
-            comment=request.POST.get("comment", ""),
-            expected_state=request.POST.get("state") or None,
-        ),
-        lambda: f"Done: the return is now {agency_return.get_state_display().lower()}",
-    )
-    return redirect(agency_return.get_absolute_url())
+    return transition_from_post(request, agency_return, name, noun="return")
 
 
 def _rating_post(

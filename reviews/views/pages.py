@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from workflows.forms import ActionForm, RecommendationForm
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
-from workflows.views.feedback import attempt, post_form
+from workflows.views.feedback import attempt, post_form, transition_from_post
 
 from .. import services
 from ..models import ChronologyState, PracticeReview, RapidReview, RapidReviewState, may_submit_chronology
@@ -184,18 +184,7 @@ def practice_review_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 @require_POST
 def review_transition_view(request: AuthenticatedHttpRequest, kind: str, pk: int, name: str) -> HttpResponse:
     review = _visible(request, kind, pk)
-    attempt(
-        request,
-        lambda: services.review_transition(
-            review=review,
-            actor=request.user,
-            name=name,
-            comment=request.POST.get("comment", ""),
-            expected_state=request.POST.get("state") or None,
-        ),
-        lambda: f"Done: the review is now at the {review.get_state_display().lower()} stage",
-    )
-    return redirect(review.get_absolute_url())
+    return transition_from_post(request, review, name, noun="review")
 
 
 @login_required

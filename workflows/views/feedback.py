@@ -3,9 +3,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from ..transitions import TransitionConflict, TransitionRefused
+from ..transitions import TransitionConflict, TransitionRefused, state_label, transition_perform
 
 
 def show_errors(request: HttpRequest, error: ValidationError | PermissionDenied) -> None:
@@ -48,3 +49,20 @@ def post_form(
     else:
         show_errors(request, ValidationError(form.errors.as_data()))
     return HttpResponseRedirect(back_to)
+
+
+def transition_from_post(request: HttpRequest, obj: models.Model, name: str, *, noun: str) -> HttpResponse:
+    """Make transition ``name`` on ``obj`` as a page's transition form asked (its comment, and the state the
+    person read, so a stale page gets a conflict), say what happened, and go back to the object's page."""
+    attempt(
+        request,
+        lambda: transition_perform(
+            obj=obj,
+            name=name,
+            actor=request.user,
+            comment=request.POST.get("comment", ""),
+            expected_state=request.POST.get("state") or None,
+        ),
+        lambda: f"Done: the {noun} is now {state_label(obj).lower()}",
+    )
+    return HttpResponseRedirect(obj.get_absolute_url())  # type: ignore[attr-defined]
