@@ -39,7 +39,8 @@ def queue_reassign(*, actor: User, actions: QuerySet[Action], owner: User, reaso
         )
     changed = 0
     with transaction.atomic():
-        for action in actions.select_for_update():
+        # Locked by id alone: the queue's query joins nullable relations, which cannot be locked.
+        for action in Action.objects.select_for_update().filter(pk__in=[a.pk for a in actions]):
             if action.owner_id == owner.pk:
                 continue
             action.owner = owner
