@@ -9,18 +9,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from workflows.selectors import sees_all_agencies
+from workflows.selectors import agency_of_viewer, sees_all_agencies
 
 from .models import CycleState, Rating, Section11Cycle, Section11Return, Standard, StandardRating
 from .models.section11 import RATING_ORDER
 
 Viewer = User | AnonymousUser
 CHALLENGED = [CycleState.CHALLENGE, CycleState.ACTION_PLANNING, CycleState.MONITORING, CycleState.CLOSED]
-
-
-def _agency_id(user: Viewer) -> int:
-    person = getattr(user, "person", None)
-    return person.agency_id if person is not None else 0
 
 
 def section11_returns_visible_to(user: Viewer) -> QuerySet[Section11Return]:
@@ -31,7 +26,9 @@ def section11_returns_visible_to(user: Viewer) -> QuerySet[Section11Return]:
         return returns.none()
     if sees_all_agencies(user):
         return returns
-    return returns.filter(Q(agency_id=_agency_id(user)) | Q(reviewer_id=user.pk, cycle__state__in=CHALLENGED))
+    return returns.filter(
+        Q(agency_id=agency_of_viewer(user)) | Q(reviewer_id=user.pk, cycle__state__in=CHALLENGED)
+    )
 
 
 def section11_cycles_visible_to(user: Viewer) -> QuerySet[Section11Cycle]:

@@ -14,7 +14,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from workflows.models import Action, Agency
-from workflows.selectors import action_list, actions_visible_to, object_timeline, sees_all_agencies
+from workflows.selectors import (
+    action_list,
+    actions_visible_to,
+    agency_of_viewer,
+    object_timeline,
+    sees_all_agencies,
+)
 from workflows.timeline import TimelineEntry
 from workflows.worklist import WorkItem
 
@@ -34,12 +40,6 @@ from .models import (
 Viewer = User | AnonymousUser
 
 
-def _agency_id(user: Viewer) -> int:
-    """The viewer's agency, or 0 (no agency's id) for someone who works for none."""
-    person = getattr(user, "person", None)
-    return person.agency_id if person is not None else 0
-
-
 def audits_visible_to(user: Viewer) -> QuerySet[Audit]:
     """Partnership staff see every audit; anyone else the audits their agency takes part in."""
     audits = Audit.objects.all()
@@ -48,7 +48,7 @@ def audits_visible_to(user: Viewer) -> QuerySet[Audit]:
     if sees_all_agencies(user):
         return audits
     return audits.filter(
-        Exists(Participation.objects.filter(audit=OuterRef("pk"), agency_id=_agency_id(user)))
+        Exists(Participation.objects.filter(audit=OuterRef("pk"), agency_id=agency_of_viewer(user)))
     )
 
 
@@ -59,7 +59,7 @@ def returns_visible_to(user: Viewer) -> QuerySet[AgencyReturn]:
         return returns.none()
     if sees_all_agencies(user):
         return returns
-    return returns.filter(agency_id=_agency_id(user))
+    return returns.filter(agency_id=agency_of_viewer(user))
 
 
 def returns_waiting_on(user: Viewer) -> QuerySet[AgencyReturn]:
@@ -69,7 +69,7 @@ def returns_waiting_on(user: Viewer) -> QuerySet[AgencyReturn]:
         return AgencyReturn.objects.none()
     mine = Q(owner_id=user.pk)
     if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=_agency_id(user))
+        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
     return AgencyReturn.objects.filter(mine, state=ReturnState.OWED, case__audit__state=AuditState.FIELDWORK)
 
 
@@ -113,7 +113,7 @@ def case_audits_visible_to(user: Viewer) -> QuerySet[CaseAudit]:
         return case_audits
     mine = Q(case_worker_id=user.pk) | Q(auditor_id=user.pk)
     if user.has_perm("workflows.view_agency_work"):
-        return case_audits.filter(mine | Q(agency_id=_agency_id(user)))
+        return case_audits.filter(mine | Q(agency_id=agency_of_viewer(user)))
     return case_audits.filter(mine)
 
 
@@ -187,7 +187,7 @@ def case_audit_programme(user: Viewer, *, quarter_containing: dt.date) -> list[P
     )
     agencies = Agency.objects.filter(is_active=True).exclude(kind=Agency.Kind.PARTNERSHIP)
     if not sees_all_agencies(user):
-        agencies = agencies.filter(pk=_agency_id(user))
+        agencies = agencies.filter(pk=agency_of_viewer(user))
     rows = {agency.pk: ProgrammeRow(agency=agency) for agency in agencies}
     for entry in graded:
         row = rows.get(entry["agency_id"])
@@ -213,7 +213,7 @@ def section11_work(user: Viewer) -> list[WorkItem]:
 
     mine = Q(owner_id=user.pk)
     if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=_agency_id(user))
+        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
     returns = Section11Return.objects.filter(
         mine,
         state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS],

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from workflows.calendar import working_calendar
 from workflows.models import OPEN_STATES, RAG, Action, StatutoryClock
-from workflows.selectors import actions_visible_to, rag_expression, sees_all_agencies
+from workflows.selectors import actions_visible_to, agency_of_viewer, rag_expression, sees_all_agencies
 
 # Case-type apps add their stage counts: (label, function of the viewer giving [(stage label, count)]).
 StageSource = Callable[[Any], list[tuple[str, int]]]
@@ -69,8 +69,7 @@ def _months(today: dt.date) -> list[dt.date]:
 def _open_actions(user: Any) -> QuerySet[Action]:
     actions = actions_visible_to(user)
     if not sees_all_agencies(user):
-        person = getattr(user, "person", None)
-        actions = actions.filter(agency_id=person.agency_id if person else 0)
+        actions = actions.filter(agency_id=agency_of_viewer(user))
     return actions
 
 

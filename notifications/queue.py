@@ -16,7 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from workflows.models import OPEN_STATES, RAG, Action, Agency, ProgressNote, Theme
-from workflows.selectors import ActionWithRag, action_list, actions_visible_to, sees_all_agencies
+from workflows.selectors import (
+    ActionWithRag,
+    action_list,
+    actions_visible_to,
+    agency_of_viewer,
+    sees_all_agencies,
+)
 
 from .registry import chaseables
 
@@ -62,8 +68,7 @@ def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
     actions = actions_visible_to(user)
     if not sees_all_agencies(user):
         # An agency lead answers for their agency's work; the queue is that, not what they own elsewhere.
-        person = getattr(user, "person", None)
-        actions = actions.filter(agency_id=person.agency_id if person else 0)
+        actions = actions.filter(agency_id=agency_of_viewer(user))
     return actions.filter(at_risk, state__in=OPEN_STATES)
 
 
@@ -161,7 +166,6 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     if not may_see_queue(user):
         raise PermissionDenied("The queue is for managers and agency leads")
     soon = today + dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
-    person = getattr(user, "person", None)
     items: list[ChasedItem] = []
     total = 0
     for spec in chaseables():
@@ -170,7 +174,7 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
         due, agency, owner, level = spec.due_field, spec.agency_field, spec.owner_field, spec.escalation_field
         found = spec.model._default_manager.filter(spec.open).filter(**{f"{due}__lte": soon})
         if not sees_all_agencies(user):
-            found = found.filter(**{f"{agency}_id": person.agency_id if person else 0})
+            found = found.filter(**{f"{agency}_id": agency_of_viewer(user)})
         if params.getlist("agency"):
             found = found.filter(
                 **{f"{agency}_id__in": [int(a) for a in params.getlist("agency") if a.isdigit()]}

@@ -13,7 +13,13 @@ from django.urls import reverse
 from workflows.calendar import working_calendar
 from workflows.clocks import Clock
 from workflows.models import StatutoryClock
-from workflows.selectors import action_list, actions_visible_to, object_timeline, sees_all_agencies
+from workflows.selectors import (
+    action_list,
+    actions_visible_to,
+    agency_of_viewer,
+    object_timeline,
+    sees_all_agencies,
+)
 from workflows.timeline import TimelineEntry, registered_entries
 from workflows.worklist import WorkItem
 
@@ -29,12 +35,6 @@ from .models import (
 Viewer = User | AnonymousUser
 
 
-def _agency_id(user: Viewer) -> int:
-    """The viewer's agency, or 0 (no agency's id) for someone who works for none."""
-    person = getattr(user, "person", None)
-    return person.agency_id if person is not None else 0
-
-
 def rapid_reviews_visible_to(user: Viewer) -> QuerySet[RapidReview]:
     """Partnership staff see every review; an agency the reviews it was asked to contribute to."""
     reviews = RapidReview.objects.all()
@@ -43,7 +43,7 @@ def rapid_reviews_visible_to(user: Viewer) -> QuerySet[RapidReview]:
     if sees_all_agencies(user):
         return reviews
     return reviews.filter(
-        Exists(Chronology.objects.filter(review=OuterRef("pk"), agency_id=_agency_id(user)))
+        Exists(Chronology.objects.filter(review=OuterRef("pk"), agency_id=agency_of_viewer(user)))
     )
 
 
@@ -53,7 +53,7 @@ def practice_reviews_visible_to(user: Viewer) -> QuerySet[PracticeReview]:
         return reviews.none()
     if sees_all_agencies(user):
         return reviews
-    asked = Chronology.objects.filter(review=OuterRef("rapid_review"), agency_id=_agency_id(user))
+    asked = Chronology.objects.filter(review=OuterRef("rapid_review"), agency_id=agency_of_viewer(user))
     return reviews.filter(Exists(asked))
 
 
@@ -64,7 +64,7 @@ def chronologies_visible_to(user: Viewer) -> QuerySet[Chronology]:
         return chronologies.none()
     if sees_all_agencies(user):
         return chronologies
-    return chronologies.filter(agency_id=_agency_id(user))
+    return chronologies.filter(agency_id=agency_of_viewer(user))
 
 
 def review_actions(review: RapidReview | PracticeReview, user: Viewer) -> QuerySet:  # type: ignore[type-arg]
@@ -143,7 +143,7 @@ def chronologies_waiting_on(user: Viewer) -> QuerySet[Chronology]:
         return Chronology.objects.none()
     mine = Q(owner_id=user.pk)
     if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=_agency_id(user))
+        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
     return Chronology.objects.filter(
         mine,
         state=ChronologyState.OWED,

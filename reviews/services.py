@@ -11,7 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 
 from workflows.clocks import Clock, clock_sync
-from workflows.models import Action, Agency, Person, Recommendation, Theme
+from workflows.models import Action, Agency, Recommendation, Theme
+from workflows.selectors import has_agency_lead
+from workflows.services import save_checked
 from workflows.services.actions import action_create, recommendation_create
 from workflows.transitions import register_effect, transition_perform
 
@@ -29,13 +31,6 @@ from .models import (
 def _require_progress(actor: User) -> None:
     if not actor.has_perm("reviews.progress_review"):
         raise PermissionDenied("only a reviewer or a manager may change a review")
-
-
-def _save(obj: models.Model, actor: User) -> None:
-    # The state is protected: it changes only by transition, and full_clean would try to set it.
-    obj.full_clean(exclude=["state"])
-    obj._history_user = actor  # type: ignore[attr-defined]
-    obj.save()
 
 
 def rapid_review_clocks(review: RapidReview) -> None:
@@ -95,7 +90,7 @@ def rapid_review_create(*, actor: User, reference: str, **fields: Any) -> RapidR
         raise ValidationError({f: "This field cannot be set here" for f in sorted(unknown)})
     review = RapidReview(reference=reference.strip(), **fields)
     with transaction.atomic():
-        _save(review, actor)
+        save_checked(review, actor)
         rapid_review_clocks(review)
     return review
 
@@ -110,15 +105,9 @@ def rapid_review_update(*, review: RapidReview, actor: User, **changes: Any) -> 
     with transaction.atomic():
         for name, value in changes.items():
             setattr(review, name, value)
-        _save(review, actor)
+        save_checked(review, actor)
         rapid_review_clocks(review)
     return review
-
-
-def _has_lead(agency: Agency) -> bool:
-    return Person.objects.filter(
-        agency=agency, user__is_active=True, user__groups__permissions__codename="view_agency_work"
-    ).exists()
 
 
 def rapid_review_ask_agency(
@@ -136,7 +125,7 @@ def rapid_review_ask_agency(
         raise ValidationError("Agencies are asked for chronologies before the panel meets")
     if owner is not None and getattr(getattr(owner, "person", None), "agency_id", None) != agency.pk:
         raise ValidationError({"owner": f"The person completing the chronology must work for {agency}"})
-    if owner is None and not _has_lead(agency):
+    if owner is None and not has_agency_lead(agency):
         raise ValidationError({"owner": f"{agency} has no agency lead: name who completes its chronology"})
     if review.chronologies.filter(agency=agency).exists():
         raise ValidationError({"agency": f"{agency} has already been asked"})
@@ -152,7 +141,7 @@ def rapid_review_ask_agency(
         title=f"{review.reference} chronology for {review.child_reference} ({agency})",
     )
     with transaction.atomic():
-        _save(chronology, actor)
+        save_checked(chronology, actor)
     return chronology
 
 
@@ -169,7 +158,7 @@ def chronology_save(*, chronology: Chronology, actor: User, summary: str, submit
         )
     with transaction.atomic():
         chronology.summary = summary
-        _save(chronology, actor)
+        save_checked(chronology, actor)
         if submit:
             transition_perform(obj=chronology, name="submit", actor=actor)
     return chronology
@@ -285,7 +274,7 @@ def practice_review_create(
         fields.setdefault("chair", rapid_review.chair)
     review = PracticeReview(reference=reference.strip(), rapid_review=rapid_review, **fields)
     with transaction.atomic():
-        _save(review, actor)
+        save_checked(review, actor)
         practice_review_clocks(review)
     return review
 
@@ -300,6 +289,6 @@ def practice_review_update(*, review: PracticeReview, actor: User, **changes: An
     with transaction.atomic():
         for name, value in changes.items():
             setattr(review, name, value)
-        _save(review, actor)
+        save_checked(review, actor)
         practice_review_clocks(review)
     return review

@@ -19,8 +19,10 @@ from .models import (
     RAG,
     Action,
     ActionState,
+    Agency,
     Evidence,
     ExtensionRequest,
+    Person,
     ProgressNote,
     Recommendation,
 )
@@ -34,9 +36,18 @@ def sees_all_agencies(user: Viewer) -> bool:
     return bool(user.is_authenticated and user.has_perm("workflows.view_all_agencies"))
 
 
-def _agency_id(user: Viewer) -> int | None:
+def agency_of_viewer(user: Viewer) -> int:
+    """The viewer's agency, or 0 (no agency's id) for someone who works for none, so a filter on it
+    matches nothing."""
     person = getattr(user, "person", None)
-    return person.agency_id if person is not None else None
+    return person.agency_id if person is not None else 0
+
+
+def has_agency_lead(agency: Agency) -> bool:
+    """Whether someone active answers for the agency's work: the chase's fallback when nobody is named."""
+    return Person.objects.filter(
+        agency=agency, user__is_active=True, user__groups__permissions__codename="view_agency_work"
+    ).exists()
 
 
 def actions_visible_to(user: Viewer) -> QuerySet[Action]:
@@ -47,8 +58,8 @@ def actions_visible_to(user: Viewer) -> QuerySet[Action]:
         return actions.none()
     if sees_all_agencies(user):
         return actions
-    agency_id = _agency_id(user)
-    if user.has_perm("workflows.view_agency_work") and agency_id is not None:
+    agency_id = agency_of_viewer(user)
+    if user.has_perm("workflows.view_agency_work") and agency_id:
         return actions.filter(Q(agency_id=agency_id) | Q(owner_id=user.pk))
     return actions.filter(owner_id=user.pk)
 

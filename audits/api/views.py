@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from workflows.api.transitions import TransitionsMixin
-from workflows.api.views import _as_api_error, actor_of
+from workflows.api.views import actor_of, call_service
 from workflows.models import Agency, Theme
 
 from ..models import (
@@ -112,13 +111,6 @@ class AuditSerializer(serializers.ModelSerializer[Audit]):
         read_only_fields = ["no_recommendations", "no_recommendations_reason", "created_at", "closed_at"]
 
 
-def _call(service: Any, **kwargs: Any) -> Any:
-    try:
-        return service(**kwargs)
-    except (ValidationError, PermissionDenied) as error:
-        raise _as_api_error(error) from error
-
-
 class AuditViewSet(
     TransitionsMixin,
     mixins.ListModelMixin,
@@ -142,7 +134,7 @@ class AuditViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        audit = _call(services.audit_create, actor=actor_of(request), **serializer.validated_data)
+        audit = call_service(services.audit_create, actor=actor_of(request), **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=audit.pk)).data, status=201)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -150,7 +142,7 @@ class AuditViewSet(
         serializer = self.get_serializer(audit, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = {k: v for k, v in serializer.validated_data.items() if getattr(audit, k) != v}
-        _call(services.audit_update, audit=audit, actor=actor_of(request), **changes)
+        call_service(services.audit_update, audit=audit, actor=actor_of(request), **changes)
         return Response(self.get_serializer(self.get_queryset().get(pk=audit.pk)).data)
 
     def _add(
@@ -160,7 +152,7 @@ class AuditViewSet(
         audit = self.get_object()
         data = body(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(service, audit=audit, actor=actor_of(request), **extra, **data.validated_data)
+        call_service(service, audit=audit, actor=actor_of(request), **extra, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=audit.pk)).data, status=201)
 
     @extend_schema(request=CaseBody, responses=AuditSerializer)
@@ -180,7 +172,7 @@ class AuditViewSet(
         case = get_object_or_404(audit.cases.all(), reference=reference)
         data = ModerationBody(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(services.case_moderate, case=case, actor=actor_of(request), **data.validated_data)
+        call_service(services.case_moderate, case=case, actor=actor_of(request), **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=audit.pk)).data)
 
     @extend_schema(request=FindingBody, responses=AuditSerializer)
@@ -256,7 +248,7 @@ class AgencyReturnViewSet(
         agency_return = self.get_object()
         serializer = self.get_serializer(agency_return, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        _call(
+        call_service(
             services.return_save,
             agency_return=agency_return,
             actor=actor_of(request),
@@ -332,7 +324,7 @@ class CaseAuditViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case_audit = _call(
+        case_audit = call_service(
             case_audit_services.case_audit_schedule, actor=actor_of(request), **serializer.validated_data
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=case_audit.pk)).data, status=201)
@@ -343,7 +335,7 @@ class CaseAuditViewSet(
         case_audit = self.get_object()
         data = GradeBody(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(
+        call_service(
             case_audit_services.case_audit_grade,
             case_audit=case_audit,
             actor=actor_of(request),
@@ -358,7 +350,7 @@ class CaseAuditViewSet(
         data = FollowUpBody(data=request.data)
         data.is_valid(raise_exception=True)
         checks = [case_audit_services.ShortfallCheck(**check) for check in data.validated_data["checks"]]
-        _call(
+        call_service(
             case_audit_services.case_audit_follow_up,
             case_audit=case_audit,
             actor=actor_of(request),
@@ -502,7 +494,7 @@ class StandardRatingViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[S
         rating = self.get_object()
         data = body(data=request.data)
         data.is_valid(raise_exception=True)
-        _call(service, rating=rating, actor=actor_of(request), **data.validated_data)
+        call_service(service, rating=rating, actor=actor_of(request), **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=rating.pk)).data)
 
     @extend_schema(request=RatingBody, responses=StandardRatingSerializer)

@@ -7,10 +7,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from workflows.models import Action, Agency, Person, Recommendation, Theme
+from workflows.models import Action, Agency, Recommendation, Theme
+from workflows.selectors import has_agency_lead
+from workflows.services import save_checked
 from workflows.services.actions import action_create, recommendation_create
 from workflows.transitions import register_effect, transition_perform
 
@@ -35,13 +37,6 @@ def _require_state(audit: Audit, states: list[AuditState], doing: str) -> None:
         )
 
 
-def _save(obj: models.Model, actor: User) -> None:
-    # The state is protected: it changes only by transition, and full_clean would try to set it.
-    obj.full_clean(exclude=["state"])
-    obj._history_user = actor  # type: ignore[attr-defined]
-    obj.save()
-
-
 SCOPING_FIELDS = {
     "title",
     "kind",
@@ -63,7 +58,7 @@ def audit_create(*, actor: User, reference: str, title: str, **fields: Any) -> A
         raise ValidationError({f: "This field cannot be set here" for f in sorted(unknown)})
     audit = Audit(reference=reference.strip(), title=title.strip(), **fields)
     with transaction.atomic():
-        _save(audit, actor)
+        save_checked(audit, actor)
     return audit
 
 
@@ -81,7 +76,7 @@ def audit_update(*, audit: Audit, actor: User, **changes: Any) -> Audit:
     with transaction.atomic():
         for name, value in changes.items():
             setattr(audit, name, value)
-        _save(audit, actor)
+        save_checked(audit, actor)
     return audit
 
 
@@ -93,7 +88,7 @@ def audit_add_case(*, audit: Audit, actor: User, reference: str) -> AuditCase:
     if AuditCase.objects.filter(audit=audit, reference=case.reference).exists():
         raise ValidationError({"reference": f"Case {case.reference} is already in this audit's sample"})
     with transaction.atomic():
-        _save(case, actor)
+        save_checked(case, actor)
     return case
 
 
@@ -107,19 +102,12 @@ def audit_add_agency(
         raise ValidationError({"contact": f"The person completing the returns must work for {agency}"})
     if audit.participations.filter(agency=agency).exists():
         raise ValidationError({"agency": f"{agency} is already taking part"})
-    if contact is None and not _has_lead(agency):
+    if contact is None and not has_agency_lead(agency):
         raise ValidationError({"contact": f"{agency} has no agency lead: name who completes its returns"})
     participation = Participation(audit=audit, agency=agency, contact=contact)
     with transaction.atomic():
-        _save(participation, actor)
+        save_checked(participation, actor)
     return participation
-
-
-def _has_lead(agency: Agency) -> bool:
-    """Whether someone answers for the agency's returns when nobody is named (the chase's fallback)."""
-    return Person.objects.filter(
-        agency=agency, user__is_active=True, user__groups__permissions__codename="view_agency_work"
-    ).exists()
 
 
 @register_effect(Audit, "start_fieldwork")
@@ -162,7 +150,7 @@ def return_save(
     with transaction.atomic():
         for name, value in answers.items():
             setattr(agency_return, name, value)
-        _save(agency_return, actor)
+        save_checked(agency_return, actor)
         if submit:
             transition_perform(obj=agency_return, name="submit", actor=actor)
     return agency_return
@@ -188,7 +176,7 @@ def case_moderate(*, case: AuditCase, actor: User, agreed_grade: str, grade_reas
     case.agreed_grade, case.grade_reasons = agreed_grade, grade_reasons.strip()
     case.moderated_by, case.moderated_at = actor, timezone.now()
     with transaction.atomic():
-        _save(case, actor)
+        save_checked(case, actor)
     return case
 
 
@@ -199,7 +187,7 @@ def finding_add(*, audit: Audit, actor: User, text: str, kind: str = Finding.Kin
         raise ValidationError({"text": "Enter the finding"})
     finding = Finding(audit=audit, text=text.strip(), kind=kind, recorded_by=actor)
     with transaction.atomic():
-        _save(finding, actor)
+        save_checked(finding, actor)
     return finding
 
 
@@ -232,7 +220,7 @@ def audit_decide_no_recommendations(*, audit: Audit, actor: User, decided: bool,
         raise ValidationError({"reason": "Say why the audit needs no recommendations"})
     audit.no_recommendations, audit.no_recommendations_reason = decided, reason.strip() if decided else ""
     with transaction.atomic():
-        _save(audit, actor)
+        save_checked(audit, actor)
     return audit
 
 

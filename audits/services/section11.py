@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from workflows.models import Action, Agency, Person, Recommendation
+from workflows.models import Action, Agency, Recommendation
+from workflows.selectors import has_agency_lead
 from workflows.services.actions import action_create
 from workflows.services.evidence import check_evidence_file
 from workflows.transitions import register_effect, transition_perform
@@ -93,12 +94,6 @@ def cycle_update(*, cycle: Section11Cycle, actor: User, **dates: dt.date | None)
     return cycle
 
 
-def _has_lead(agency: Agency) -> bool:
-    return Person.objects.filter(
-        agency=agency, user__is_active=True, user__groups__permissions__codename="view_agency_work"
-    ).exists()
-
-
 def cycle_add_agency(
     *, cycle: Section11Cycle, actor: User, agency: Agency, owner: User | None = None
 ) -> Section11Return:
@@ -108,7 +103,7 @@ def cycle_add_agency(
         raise ValidationError("Agencies join a cycle before challenge starts")
     if owner is not None and getattr(getattr(owner, "person", None), "agency_id", None) != agency.pk:
         raise ValidationError({"owner": f"The person completing the return must work for {agency}"})
-    if owner is None and not _has_lead(agency):
+    if owner is None and not has_agency_lead(agency):
         raise ValidationError({"owner": f"{agency} has no agency lead: name who completes its return"})
     if cycle.returns.filter(agency=agency).exists():
         raise ValidationError({"agency": f"{agency} is already taking part"})

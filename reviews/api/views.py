@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -14,19 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from workflows.api.transitions import TransitionsMixin
-from workflows.api.views import _as_api_error, actor_of
+from workflows.api.views import actor_of, call_service
 from workflows.models import Agency
 
 from .. import services
 from ..models import Chronology, PracticeReview, RapidReview
 from ..selectors import chronologies_visible_to, practice_reviews_visible_to, rapid_reviews_visible_to
-
-
-def _call(service: Any, **kwargs: Any) -> Any:
-    try:
-        return service(**kwargs)
-    except (ValidationError, PermissionDenied) as error:
-        raise _as_api_error(error) from error
 
 
 class RapidReviewSerializer(serializers.ModelSerializer[RapidReview]):
@@ -77,7 +69,7 @@ class _ReviewViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        review = _call(type(self).create_service, actor=actor_of(request), **serializer.validated_data)
+        review = call_service(type(self).create_service, actor=actor_of(request), **serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data, status=201)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -89,7 +81,7 @@ class _ReviewViewSet(
             for k, v in serializer.validated_data.items()
             if k not in ("reference", "rapid_review") and getattr(review, k) != v
         }
-        _call(type(self).update_service, review=review, actor=actor_of(request), **changes)
+        call_service(type(self).update_service, review=review, actor=actor_of(request), **changes)
         return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data)
 
 
@@ -110,7 +102,9 @@ class RapidReviewViewSet(_ReviewViewSet, viewsets.GenericViewSet[RapidReview]):
         review = self.get_object()
         body = AskAgencyBody(data=request.data)
         body.is_valid(raise_exception=True)
-        _call(services.rapid_review_ask_agency, review=review, actor=actor_of(request), **body.validated_data)
+        call_service(
+            services.rapid_review_ask_agency, review=review, actor=actor_of(request), **body.validated_data
+        )
         return Response(self.get_serializer(review).data, status=201)
 
 
@@ -182,5 +176,7 @@ class ChronologyViewSet(
         serializer = self.get_serializer(chronology, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         summary = serializer.validated_data.get("summary", chronology.summary)
-        _call(services.chronology_save, chronology=chronology, actor=actor_of(request), summary=summary)
+        call_service(
+            services.chronology_save, chronology=chronology, actor=actor_of(request), summary=summary
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=chronology.pk)).data)

@@ -30,6 +30,14 @@ def _as_api_error(error: ValidationError | PermissionDenied) -> exceptions.APIEx
     return exceptions.ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
+def call_service(service: Any, **kwargs: Any) -> Any:
+    """Call a service for an endpoint: its refusals become the API's 400 or 403, saying why."""
+    try:
+        return service(**kwargs)
+    except (ValidationError, PermissionDenied) as error:
+        raise _as_api_error(error) from error
+
+
 class ActionSerializer(serializers.ModelSerializer[Action]):
     rag = serializers.CharField(read_only=True)
     rag_disagrees = serializers.BooleanField(read_only=True)
