@@ -2,7 +2,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Servers and workers run production settings unless told otherwise: the demo and tests say so.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 # DjangoTask gives every task delay_on_commit(), so work is only queued once the transaction that
 # asked for it has committed.

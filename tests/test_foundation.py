@@ -205,3 +205,70 @@ def test_static_assets_come_from_govuk_frontend_not_a_cdn() -> None:
     assert (ROOT / "assets" / "govuk" / "govuk-frontend.min.css").exists(), "run bin/build-assets"
     assert "url(/assets/" not in (ROOT / "assets" / "govuk" / "govuk-frontend.min.css").read_text()
     assert settings.STATIC_URL == "/static/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/my-work/", "/api/actions/", "/notifications/"])
+def test_a_signed_in_page_is_never_kept_by_the_browser_or_a_proxy(client: Client, path: str) -> None:
+    # A shared computer's back button or a proxy's cache must not show the next person a signed-in page.
+    owner = User.objects.create_user("cache.owner", password="x")
+    client.force_login(owner)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_download_is_never_kept_either(client: Client, manager: User) -> None:
+    client.force_login(manager)
+    response = client.get("/api/schema/")
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_api_schema_and_docs_need_sign_in(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code in (302, 401, 403)
+    if response.status_code == 302:
+        assert response["Location"].startswith("/login/")
+    assert b"openapi" not in response.content.lower()
+
+
+def settings_module_loaded_by(module: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Import ``module`` the way its server does, with no DJANGO_SETTINGS_MODULE, and say which settings
+    Django ended up with."""
+    inherited = {k: v for k, v in os.environ.items() if k not in TEST_ONLY_ENVIRONMENT}
+    return subprocess.run(
+        [PYTHON, "-c", f"import {module}; from django.conf import settings; print(settings.SETTINGS_MODULE)"],
+        cwd=ROOT,
+        env={**inherited, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("module", ["config.wsgi", "config.asgi", "config.celery_app"])
+def test_servers_and_workers_start_with_production_settings_unless_told_otherwise(module: str) -> None:
+    deployment = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = settings_module_loaded_by(module, **deployment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "config.settings.production"
+    # Without a real secret key they refuse to start, rather than run on development settings.
+    refused = settings_module_loaded_by(module)
+    assert refused.returncode != 0
+    assert "DJANGO_SECRET_KEY" in refused.stderr
+
+
+def test_the_procfile_processes_leave_the_settings_to_the_environment() -> None:
+    # The demo exports local settings before starting them; a deployment gets production by default.
+    processes = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line
+    )
+    assert set(processes) == {"web", "worker", "beat"}
+    assert "config.wsgi" in processes["web"]
+    assert all("-A config " in processes[name] for name in ("worker", "beat"))
+    assert not any("DJANGO_SETTINGS_MODULE" in command for command in processes.values())
+    assert "export DJANGO_SETTINGS_MODULE=config.settings.local" in (ROOT / "bin" / "demo").read_text()

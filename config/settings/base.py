@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "workflows.middleware.NeverCacheSignedInMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -157,6 +158,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Actions, audits and their transitions, scoped to what the caller may see.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema names every field and filter: only people who have signed in may read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Choice sets used by several fields (grades; section 11 ratings), one enum each in the schema.
     "ENUM_NAME_OVERRIDES": {
         "Grade": "workflows.validators.Grade",
