@@ -118,7 +118,7 @@ def case_audits_visible_to(user: Viewer) -> QuerySet[CaseAudit]:
 
 
 AUDIT_QUIET = {"state", "closed_at"}
-RETURN_QUIET = {"state", "submitted_at", "submitted_by", "escalation_level"}
+RETURN_QUIET = {"state", "submitted_at", "submitted_by"}
 
 
 def audit_timeline(audit: Audit, returns: list[AgencyReturn]) -> list[TimelineEntry]:

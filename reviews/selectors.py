@@ -169,7 +169,7 @@ def review_timeline(
         chronologies = list(review.chronologies.select_related("agency"))
         entries += object_timeline(
             chronologies,
-            quiet={"state", "submitted_at", "submitted_by", "escalation_level"},
+            quiet={"state", "submitted_at", "submitted_by"},
             prefix=lambda c: f"Chronology ({c.agency}): ",
         )
     return sorted(entries, key=lambda e: e.at)

@@ -268,7 +268,9 @@ class Section11Return(ConcurrentTransitionMixin, models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     agreed_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
+    # credited to whoever saved the item next.
+    history = HistoricalRecords(excluded_fields=["escalation_level"])
 
     class Meta:
         ordering = ["agency__name"]

@@ -21,7 +21,12 @@ from tests.workflows.helpers import advance, due
 from workflows import roles
 from workflows.models import Action, Agency, Plan
 from workflows.selectors import action_timeline
-from workflows.services.actions import action_decide_extension, action_request_extension, action_transition
+from workflows.services.actions import (
+    action_decide_extension,
+    action_request_extension,
+    action_transition,
+    action_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +168,32 @@ def test_escalation_sets_the_level_and_shows_on_the_timeline(
     summaries = [e.summary for e in action_timeline(action)]
     assert f"Escalation 1 to {police_lead.get_full_name()}" in summaries
     assert f"Escalation 1 (copy) to {owner.get_full_name()}" in summaries
+
+
+def test_the_next_person_to_save_an_action_is_not_named_as_having_escalated_it(
+    owner: User, manager: User, police_lead: User, chasing_on: ChasePolicy
+) -> None:
+    action = started(owner, manager, -20)
+    sweep(on=MONDAY)
+    action.refresh_from_db()
+    assert action.escalation_level == 1
+    action_update(action=action, actor=owner, description="Embed the supervision model, revised")
+    owners_changes = [e for e in action_timeline(action) if e.kind == "change" and e.who == owner]
+    assert [e.summary for e in owners_changes] == ["Changed description"]
+    assert "scalation" not in owners_changes[0].detail
+    # The sweep's escalation is on the timeline as the system's, from the outbox.
+    escalations = [e for e in action_timeline(action) if e.kind == "escalation"]
+    assert escalations and all(e.who is None for e in escalations)
+
+
+def test_no_chased_item_keeps_its_escalation_level_in_its_history() -> None:
+    # The sweep sets the level in bulk with no one to name; the outbox is its record. In an item's
+    # history it would be credited to whoever saved the item next.
+    for spec in chaseables():
+        history = getattr(spec.model, "history", None)
+        if history is not None:
+            tracked = {f.name for f in history.model._meta.fields}
+            assert spec.escalation_field not in tracked, spec.model
 
 
 def test_an_approved_extension_resets_the_ladder(

@@ -233,7 +233,9 @@ class Action(ConcurrentTransitionMixin, models.Model):
     impact_recorded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
+    # credited to whoever saved the item next.
+    history = HistoricalRecords(excluded_fields=["escalation_level"])
 
     class Meta:
         ordering = ["due_on", "id"]
