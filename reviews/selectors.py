@@ -160,13 +160,15 @@ def chronologies_work(user: Viewer) -> list[WorkItem]:
 
 
 def review_timeline(
-    review: RapidReview | PracticeReview, clocks: list[StatutoryClock]
+    review: RapidReview | PracticeReview, clocks: list[StatutoryClock], viewer: Viewer
 ) -> list[TimelineEntry]:
-    """The review's transitions and changes, its chronologies' and the reminders its clocks sent, oldest
-    first; a fixed number of queries."""
+    """The review's transitions and changes, the chronologies the viewer may see and the reminders its
+    clocks sent, oldest first; a fixed number of queries.
+
+    A timeline shows what its list would: an agency asked sees its own chronology, never another's."""
     entries = object_timeline([review], quiet={"state"}) + registered_entries(clocks)
     if isinstance(review, RapidReview):
-        chronologies = list(review.chronologies.select_related("agency"))
+        chronologies = list(chronologies_visible_to(viewer).filter(review=review).select_related("agency"))
         entries += object_timeline(
             chronologies,
             quiet={"state", "submitted_at", "submitted_by"},

@@ -132,7 +132,7 @@ def _review_context(
     return {
         "review": review,
         "clocks": rows,
-        "timeline": review_timeline(review, clocks),
+        "timeline": review_timeline(review, clocks, request.user),
         "transitions": available_transitions(review, request.user),
         "blocked": blocked_transitions(review, request.user),
         "recommendations": [

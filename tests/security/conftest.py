@@ -1,0 +1,3 @@
+from tests.reviews.conftest import asked_review, rapid_review
+
+__all__ = ["asked_review", "rapid_review"]
