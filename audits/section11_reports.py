@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from workflows.selectors import agency_of_viewer, sees_all_agencies
+from workflows.spreadsheets import export_row, sheet_title
 
 from .models import CycleState, Rating, Section11Cycle, Section11Return, Standard, StandardRating
 from .models.section11 import RATING_ORDER
@@ -137,7 +138,7 @@ def matrix_table(matrix: Matrix) -> list[list[str]]:
 
 def matrix_csv(matrix: Matrix) -> bytes:
     out = io.StringIO()
-    csv.writer(out).writerows(matrix_table(matrix))
+    csv.writer(out).writerows(export_row(row) for row in matrix_table(matrix))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -148,9 +149,9 @@ def matrix_xlsx(matrix: Matrix, title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = title[:31]
+    sheet.title = sheet_title(title, default="Section 11")
     for row in matrix_table(matrix):
-        sheet.append(row)
+        sheet.append(export_row(row))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()

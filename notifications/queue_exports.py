@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from workflows.exports import HEADERS
+from workflows.spreadsheets import export_row
 
 from .queue import with_latest_progress
 
@@ -40,6 +41,7 @@ def queue_rows(actions: QuerySet[Any], today: dt.date) -> Iterator[list[Any]]:
             "escalation_level",
         )
     )
+    # Every cell goes through export_row where it is made, so both the CSV and the Excel file get it.
     for (
         ref,
         priority,
@@ -57,22 +59,24 @@ def queue_rows(actions: QuerySet[Any], today: dt.date) -> Iterator[list[Any]]:
         level,
     ) in rows.iterator(chunk_size=CHUNK):
         owner = f"{first} {last}".strip()
-        yield [
-            ref,
-            priority,
-            text,
-            f"{due:%-d %B %Y}" if due else "",
-            group or owner,
-            outcome,
-            difference,
-            progress or "",
-            str(rag).capitalize(),
-            agency or "",
-            owner,
-            state.replace("_", " "),
-            level,
-            max((today - due).days, 0) if due else "",
-        ]
+        yield export_row(
+            [
+                ref,
+                priority,
+                text,
+                f"{due:%-d %B %Y}" if due else "",
+                group or owner,
+                outcome,
+                difference,
+                progress or "",
+                str(rag).capitalize(),
+                agency or "",
+                owner,
+                state.replace("_", " "),
+                level,
+                max((today - due).days, 0) if due else "",
+            ]
+        )
 
 
 class _Echo:
@@ -84,7 +88,7 @@ class _Echo:
 
 def queue_csv(actions: QuerySet[Any], today: dt.date) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(QUEUE_HEADERS)  # a byte-order mark: Excel then reads UTF-8
+    yield "\ufeff" + writer.writerow(export_row(QUEUE_HEADERS))  # a byte-order mark: Excel then reads UTF-8
     for row in queue_rows(actions, today):
         yield writer.writerow(row)
 
@@ -96,7 +100,7 @@ def queue_xlsx(actions: QuerySet[Any], today: dt.date) -> Any:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Overdue queue")
-    sheet.append(QUEUE_HEADERS)
+    sheet.append(export_row(QUEUE_HEADERS))
     for row in queue_rows(actions, today):
         sheet.append(row)
     # Not a context manager: the FileResponse reads it and closes it when the download ends.

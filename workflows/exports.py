@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 
 from .models import CLOSED_STATES, Action, Plan, ProgressNote
+from .spreadsheets import export_row, sheet_title
 
 HEADERS = [
     "Ref",
@@ -65,8 +66,8 @@ def plan_csv(plan: Plan) -> bytes:
     headers, rows = plan_table(plan)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow(export_row(headers))
+    writer.writerows(export_row(row) for row in rows)
     # With a byte-order mark, so Excel opens the file as UTF-8.
     return out.getvalue().encode("utf-8-sig")
 
@@ -80,12 +81,12 @@ def plan_xlsx(plan: Plan) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = plan.name[:31]  # Excel's limit on a sheet's name
-    sheet.append(headers)
+    sheet.title = sheet_title(plan.name, default="Plan")
+    sheet.append(export_row(headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append(export_row(row))
     for number, column in enumerate(sheet.columns, start=1):
         sheet.column_dimensions[get_column_letter(number)].width = 30
         for cell in column:

@@ -25,7 +25,7 @@ from workflows.services.plan_import import plan_import
 
 pytestmark = pytest.mark.django_db
 
-PLAN_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "lscb_business_plan_2019_20.csv"
+PLAN_CSV = Path(__file__).resolve().parents[2] / "workflows" / "demo_data" / "lscb_business_plan_2019_20.csv"
 SOURCE = "LSCB Business Plan 2019-20"
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from ..spreadsheets import imported_cell
+
 # What each column means, the names plans give it (normalised: lower case, words only), and its label.
 FIELDS: dict[str, tuple[str, list[str]]] = {
     "reference": ("Reference", ["ref", "reference", "ref no", "no", "number", "id"]),
@@ -134,7 +136,7 @@ def _read_csv(content: bytes) -> Sheet:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
-    return _sheet(list(csv.reader(io.StringIO(text))))
+    return _sheet([[imported_cell(c) for c in row] for row in csv.reader(io.StringIO(text))])
 
 
 def _read_xlsx(content: bytes) -> Sheet:
@@ -147,4 +149,4 @@ def _read_xlsx(content: bytes) -> Sheet:
             f"The file cannot be read as an Excel workbook ({error.__class__.__name__})"
         ) from error
     sheet = book.worksheets[0]
-    return _sheet([list(row) for row in sheet.iter_rows(values_only=True)])
+    return _sheet([[imported_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)])
