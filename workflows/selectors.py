@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .models import (
     OPEN_STATES,
+    PROGRESS_UPDATE,
     RAG,
     Action,
     ActionState,
@@ -175,10 +176,11 @@ def pending_extensions(user: Viewer) -> QuerySet[ExtensionRequest]:
 
 
 # Fields that transitions, progress notes and extensions set as they happen: those entries already say so.
+# A reported RAG is not among them: set any other way (the API) it is a change like any other, and a
+# progress note's own save is left out whole (PROGRESS_UPDATE).
 TIMELINE_QUIET_FIELDS = {
     "state",
     "last_progress_on",
-    "reported_rag",
     "agreed_at",
     "submitted_at",
     "signed_off_at",
@@ -192,10 +194,15 @@ TIMELINE_QUIET_FIELDS = {
 
 
 def object_timeline(
-    objs: Sequence[models.Model], *, quiet: set[str], prefix: Callable[[Any], str] = lambda obj: ""
+    objs: Sequence[models.Model],
+    *,
+    quiet: set[str],
+    prefix: Callable[[Any], str] = lambda obj: "",
+    said_elsewhere: frozenset[str] = frozenset(),
 ) -> list[TimelineEntry]:
     """Workflow objects' transitions, the changes to their fields (except the ``quiet`` ones, which
-    transitions set and already say) and what registered sources (chasing) add, unsorted.
+    transitions set and already say, and saves whose change reason is in ``said_elsewhere``, which
+    another entry says whole) and what registered sources (chasing) add, unsorted.
 
     The objects are of one model; a fixed number of queries however many there are.
     """
@@ -228,7 +235,7 @@ def object_timeline(
         .order_by("id", "history_date", "history_id")
     )
     for older, newer in pairwise(records):
-        if older.id != newer.id:
+        if older.id != newer.id or newer.history_change_reason in said_elsewhere:
             continue
         changed = [c for c in newer.diff_against(older).changes if c.field not in quiet]
         if changed:
@@ -247,7 +254,9 @@ def object_timeline(
 def action_timeline(action: Action) -> list[TimelineEntry]:
     """Everything that happened to an action, oldest first: transitions, field changes, progress,
     evidence, extension decisions and chasing."""
-    entries = object_timeline([action], quiet=TIMELINE_QUIET_FIELDS)
+    entries = object_timeline(
+        [action], quiet=TIMELINE_QUIET_FIELDS, said_elsewhere=frozenset({PROGRESS_UPDATE})
+    )
     entries += [
         TimelineEntry(
             at=n.at,

@@ -157,3 +157,33 @@ def test_openapi_schema_is_valid_and_the_docs_page_is_served(client, manager: Us
     docs = client.get("/api/docs/").content.decode()
     assert "swagger" in docs.lower()
     assert "cdn" not in docs.lower()
+
+
+def test_a_reported_rag_changed_through_the_api_is_on_the_action_timeline(owner: User, manager: User) -> None:
+    from workflows.selectors import action_timeline
+
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    response = api(owner).patch(f"/api/actions/{action.pk}/", {"reported_rag": "red"}, format="json")
+    assert response.status_code == 200
+    changes = [e for e in action_timeline(action) if e.kind == "change"]
+    assert [(e.who, e.summary) for e in changes] == [(owner, "Changed reported rag")]
+    assert changes[0].detail == "reported rag: — → red"
+
+
+def test_a_progress_update_with_a_rag_is_on_the_timeline_once(owner: User, manager: User) -> None:
+    from workflows.selectors import action_timeline
+    from workflows.services.actions import action_add_progress
+
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    action_add_progress(action=action, actor=owner, text="Training booked", reported_rag="amber")
+    entries = [e for e in action_timeline(action) if e.kind in ("change", "progress")]
+    assert [e.summary for e in entries] == ["Progress update (owner's RAG: Amber)"]
+
+
+@pytest.mark.parametrize("rag", ["grey", "no_date"])
+def test_an_owner_reports_red_amber_or_green_only(owner: User, manager: User, rag: str) -> None:
+    # Grey means complete and "no date" is not a judgement: only sign-off and the due date say those.
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    response = api(owner).patch(f"/api/actions/{action.pk}/", {"reported_rag": rag}, format="json")
+    assert response.status_code == 400
+    assert Action.objects.get(pk=action.pk).reported_rag == ""

@@ -1,6 +1,7 @@
 from .actions import (
     CLOSED_STATES,
     OPEN_STATES,
+    PROGRESS_UPDATE,
     RAG,
     Action,
     ActionState,
@@ -20,6 +21,7 @@ from .transitions import TransitionLog
 __all__ = [
     "CLOSED_STATES",
     "OPEN_STATES",
+    "PROGRESS_UPDATE",
     "RAG",
     "Action",
     "ActionState",

@@ -405,6 +405,10 @@ class Action(ConcurrentTransitionMixin, models.Model):
         self.closed_at = timezone.now()
 
 
+# The change reason of the action's save that a progress note makes: the note itself says what it set.
+PROGRESS_UPDATE = "Progress update"
+
+
 class ProgressNote(models.Model):
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="progress_notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

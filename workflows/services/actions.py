@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..models import (
     OPEN_STATES,
+    PROGRESS_UPDATE,
     RAG,
     Action,
     ActionState,
@@ -109,6 +110,8 @@ def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
     unknown = set(changes) - EDITABLE_FIELDS - DRAFT_ONLY_FIELDS
     if unknown:
         raise ValidationError({f: "This field cannot be changed here" for f in sorted(unknown)})
+    if "reported_rag" in changes:
+        _check_reported_rag(changes["reported_rag"])
     if set(changes) & DRAFT_ONLY_FIELDS and action.state != ActionState.DRAFT:
         raise ValidationError(
             {
@@ -163,6 +166,13 @@ def _open_follow_up(action: Action, *, actor: User, comment: str, arguments: dic
     follow_up.save()
 
 
+def _check_reported_rag(reported_rag: str) -> None:
+    """An owner reports Red, Amber or Green (or nothing): Grey (complete) and "no due date" are facts the
+    system works out, not an owner's judgement."""
+    if reported_rag and reported_rag not in {RAG.RED, RAG.AMBER, RAG.GREEN}:
+        raise ValidationError({"reported_rag": "Choose Red, Amber or Green"})
+
+
 def _require_open_and_workable(action: Action, actor: User) -> None:
     _require(may_work_on(action, actor), may_work_on.message)
     if action.state not in OPEN_STATES:
@@ -176,8 +186,7 @@ def action_add_progress(*, action: Action, actor: User, text: str, reported_rag:
     _require_open_and_workable(action, actor)
     if not text.strip():
         raise ValidationError({"text": "Enter the progress made"})
-    if reported_rag and reported_rag not in {RAG.RED, RAG.AMBER, RAG.GREEN}:
-        raise ValidationError({"reported_rag": "Choose Red, Amber or Green"})
+    _check_reported_rag(reported_rag)
     with transaction.atomic():
         note = ProgressNote.objects.create(
             action=action, author=actor, text=text.strip(), reported_rag=reported_rag
@@ -186,6 +195,7 @@ def action_add_progress(*, action: Action, actor: User, text: str, reported_rag:
         if reported_rag:
             action.reported_rag = reported_rag
         action._history_user = actor  # type: ignore[attr-defined]
+        action._change_reason = PROGRESS_UPDATE  # type: ignore[attr-defined]
         action.save(update_fields=["last_progress_on", "reported_rag"])
     return note
 
