@@ -5,14 +5,25 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from workflows.selectors import agency_of_viewer, sees_all_agencies
+from workflows.selectors import agency_of_viewer, object_timeline, sees_all_agencies
 from workflows.spreadsheets import export_row, sheet_title
+from workflows.timeline import TimelineEntry, registered_entries
 
-from .models import CycleState, Rating, Section11Cycle, Section11Return, Standard, StandardRating
+from .models import (
+    CycleState,
+    Rating,
+    Section11Challenge,
+    Section11Cycle,
+    Section11Evidence,
+    Section11Return,
+    Standard,
+    StandardRating,
+)
 from .models.section11 import RATING_ORDER
 
 Viewer = User | AnonymousUser
@@ -157,3 +168,120 @@ def matrix_xlsx(matrix: Matrix, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _sentence(reason: str) -> str:
+    return reason[:1].lower() + reason[1:]
+
+
+def _what_was_said(older: Any, newer: Any) -> str:
+    """The words that came with a change to a rating: the reviewer's reasoning, the agency's response or
+    its commentary."""
+    for said, moved in (
+        ("reviewer_reasoning", ("proposed_rating", "reviewer_reasoning")),
+        ("agency_response", ("agency_response",)),
+        ("not_applicable_reason", ("not_applicable_reason",)),
+        ("commentary", ("self_rating", "commentary")),
+    ):
+        if any(getattr(newer, f) != getattr(older, f, "") for f in moved) and getattr(newer, said):
+            return str(getattr(newer, said))
+    return ""
+
+
+def _rating_entries(agency_return: Section11Return) -> list[TimelineEntry]:
+    """Each rating and each step of its challenge, from the ratings' history: the services record what
+    the step was, in words, as the change's reason."""
+    numbers = dict(
+        Standard.objects.filter(framework_id=agency_return.cycle.framework_id).values_list("pk", "number")
+    )
+    records = (
+        StandardRating.history.filter(agency_return_id=agency_return.pk)  # type: ignore[attr-defined]
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+    )
+    entries: list[TimelineEntry] = []
+    previous: Any = None
+    for record in records:
+        older = previous if previous is not None and previous.id == record.id else None
+        previous = record
+        if older is None and record.history_type == "+":
+            continue  # the standard listed when the agency joined: nothing said yet
+        if record.history_change_reason:
+            summary = _sentence(record.history_change_reason)
+        else:  # written before the services gave reasons: say which answers changed
+            changed = older and [c.field for c in record.diff_against(older).changes]
+            if not changed:
+                continue
+            summary = "changed " + ", ".join(
+                str(getattr(StandardRating._meta.get_field(f), "verbose_name", f)) for f in changed
+            )
+        entries.append(
+            TimelineEntry(
+                at=record.history_date,
+                kind="rating",
+                who=record.history_user,
+                summary=f"Standard {numbers.get(record.standard_id, '?')}: {summary}",
+                detail=_what_was_said(older, record),
+            )
+        )
+    return entries
+
+
+def _reasoned_history(records: Any) -> list[TimelineEntry]:
+    """History rows that carry a reason a service wrote in words (who a return was given to, a date moved,
+    a challenge opened, closed or refused), with the due date when it is new. Rows a transition wrote
+    (the state moved) are left to the transition log, which says the same with the comment."""
+    entries: list[TimelineEntry] = []
+    previous: Any = None
+    for record in records:
+        older = previous if previous is not None and previous.id == record.id else None
+        previous = record
+        moved_state = older is not None and getattr(older, "state", None) != getattr(record, "state", None)
+        if not record.history_change_reason or moved_state:
+            continue
+        new_date = older is None or older.due_on != record.due_on
+        entries.append(
+            TimelineEntry(
+                at=record.history_date,
+                kind="change",
+                who=record.history_user,
+                summary=record.history_change_reason,
+                detail=f"Due {record.due_on:%-d %B %Y}" if new_date else "",
+            )
+        )
+    return entries
+
+
+def return_timeline(agency_return: Section11Return) -> list[TimelineEntry]:
+    """What happened to an agency's return, oldest first, in people's names and words: its transitions;
+    who it was given to and dates moved; each rating and each step of its challenge (proposal, response,
+    settlement) with what was said; evidence added; the reviewer's deadline opened, moved and closed, and
+    any refused attempt to close it; and the chasing of both. A fixed number of queries, whatever the
+    number of standards or steps."""
+    own_fields = {f.name for f in Section11Return._meta.fields}
+    entries = object_timeline([agency_return], quiet=own_fields)
+    entries += _reasoned_history(
+        agency_return.history.select_related("history_user").order_by("history_date", "history_id")  # type: ignore[attr-defined]
+    )
+    entries += _rating_entries(agency_return)
+    entries += [
+        TimelineEntry(
+            at=e.at,
+            kind="evidence",
+            who=e.added_by,
+            summary=f"Standard {e.rating.standard.number}: evidence added: {e.description}",
+            detail=e.original_name or e.url,
+        )
+        for e in Section11Evidence.objects.filter(rating__agency_return=agency_return).select_related(
+            "added_by", "rating__standard"
+        )
+    ]
+    challenges = list(Section11Challenge.objects.filter(agency_return=agency_return))
+    if challenges:
+        entries += _reasoned_history(
+            Section11Challenge.history.filter(agency_return_id=agency_return.pk)  # type: ignore[attr-defined]
+            .select_related("history_user")
+            .order_by("history_date", "history_id")
+        )
+        entries += registered_entries(challenges)
+    return sorted(entries, key=lambda e: e.at)

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from workflows.api.timeline import TimelineEntrySerializer
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
 from workflows.models import Agency, Theme
@@ -28,7 +29,11 @@ from ..models import (
     Section11Return,
     StandardRating,
 )
-from ..section11_reports import section11_cycles_visible_to, section11_returns_visible_to
+from ..section11_reports import (
+    return_timeline,
+    section11_cycles_visible_to,
+    section11_returns_visible_to,
+)
 from ..selectors import audit_list, case_audits_visible_to, returns_visible_to
 from ..services import audits as services
 from ..services import case_audits as case_audit_services
@@ -448,6 +453,15 @@ class Section11ReturnViewSet(
             .prefetch_related("ratings__standard")
             .order_by("cycle_id", "agency__name")
         )
+
+    @extend_schema(responses=TimelineEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """The return's dated timeline, oldest first: transitions, ratings, each step of the challenge,
+        evidence added, the reviewer's deadline, and chasing, with people's names."""
+        agency_return = self.get_object()
+        entries = return_timeline(agency_return)
+        return Response(TimelineEntrySerializer(entries, many=True).data)  # type: ignore[arg-type]
 
 
 class RatingBody(serializers.Serializer[Any]):

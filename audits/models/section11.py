@@ -400,7 +400,13 @@ class Section11Challenge(models.Model):
     title = models.CharField(max_length=200)
     due_on = models.DateField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
+    # Who opened, moved and closed it, and who tried to close it too late, each with the reason. The
+    # sweep's escalation levels are left out: the outbox is their record.
+    history = HistoricalRecords(excluded_fields=["escalation_level"])
 
     class Meta:
         verbose_name = "section 11 challenge"

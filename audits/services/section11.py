@@ -4,13 +4,13 @@ bad input saying why, changing nothing. Both the self-assessed and the agreed ra
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -34,10 +34,25 @@ from ..models import (
 from ..models.section11 import may_complete
 from ..section11_defaults import DEFAULT_NAME
 
+M = TypeVar("M", bound=models.Model)
+
 
 def _require_run(actor: User) -> None:
     if not actor.has_perm("audits.run_section11"):
         raise PermissionDenied("only an auditor or a manager may run a section 11 cycle")
+
+
+def _locked(obj: M) -> M:
+    """The row as the database has it now, locked until the transaction ends: a decision is checked
+    against this copy and saved from it, never from the caller's, which may be stale."""
+    return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+
+
+def _save(obj: models.Model, actor: User, reason: str) -> None:
+    """Save with the history that answers "who changed this and why?"."""
+    obj._history_user = actor  # type: ignore[attr-defined]
+    obj._change_reason = reason[:100]  # type: ignore[attr-defined]
+    obj.save()
 
 
 def current_framework() -> Framework:
@@ -75,22 +90,37 @@ def cycle_create(
     return cycle
 
 
-def cycle_update(*, cycle: Section11Cycle, actor: User, **dates: dt.date | None) -> Section11Cycle:
-    """Move the cycle's deadlines; returns not yet submitted move with the returns' date."""
+def cycle_update(
+    *, cycle: Section11Cycle, actor: User, reason: str = "", **dates: dt.date | None
+) -> Section11Cycle:
+    """Move the cycle's deadlines. Returns not yet submitted move with the returns' date, and challenges
+    still open with the challenge date; each moved row keeps who moved it and why in its history."""
     _require_run(actor)
     unknown = set(dates) - {"returns_due_on", "challenge_due_on", "action_plan_due_on"}
     if unknown:
         raise ValidationError({f: "This field cannot be changed here" for f in sorted(unknown)})
+    why = f"The cycle's dates moved{': ' + reason.strip() if reason.strip() else ''}"
     with transaction.atomic():
+        cycle = _locked(cycle)
         for name, value in dates.items():
             setattr(cycle, name, value)
         cycle.full_clean(exclude=["state"])
-        cycle._history_user = actor  # type: ignore[attr-defined]
-        cycle.save()
+        _save(cycle, actor, why)
         if "returns_due_on" in dates and cycle.returns_due_on is not None:
-            cycle.returns.filter(
-                state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS]
-            ).update(due_on=cycle.returns_due_on)
+            for agency_return in Section11Return.objects.select_for_update().filter(
+                cycle=cycle,
+                state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS],
+            ):
+                if agency_return.due_on != cycle.returns_due_on:
+                    agency_return.due_on = cycle.returns_due_on
+                    _save(agency_return, actor, why)
+        if "challenge_due_on" in dates and cycle.challenge_due_on is not None:
+            for challenge in Section11Challenge.objects.select_for_update().filter(
+                agency_return__cycle=cycle, finished_at__isnull=True
+            ):
+                if challenge.due_on != cycle.challenge_due_on:
+                    challenge.due_on = cycle.challenge_due_on
+                    _save(challenge, actor, why)
     return cycle
 
 
@@ -99,29 +129,29 @@ def cycle_add_agency(
 ) -> Section11Return:
     """An agency takes part: its return, with a rating to give for every standard of the pinned framework."""
     _require_run(actor)
-    if cycle.state not in (CycleState.PLANNED, CycleState.OPEN):
-        raise ValidationError("Agencies join a cycle before challenge starts")
     if owner is not None and getattr(getattr(owner, "person", None), "agency_id", None) != agency.pk:
         raise ValidationError({"owner": f"The person completing the return must work for {agency}"})
     if owner is None and not has_agency_lead(agency):
         raise ValidationError({"owner": f"{agency} has no agency lead: name who completes its return"})
-    if cycle.returns.filter(agency=agency).exists():
-        raise ValidationError({"agency": f"{agency} is already taking part"})
-    due_on = cycle.returns_due_on or timezone.localdate() + dt.timedelta(days=42)
     with transaction.atomic():
+        # Locked so that challenge cannot start between the check and the new return.
+        locked = _locked(cycle)
+        if locked.state not in (CycleState.PLANNED, CycleState.OPEN):
+            raise ValidationError("Agencies join a cycle before challenge starts")
+        if locked.returns.filter(agency=agency).exists():
+            raise ValidationError({"agency": f"{agency} is already taking part"})
         agency_return = Section11Return(
-            cycle=cycle,
+            cycle_id=locked.pk,  # not the locked copy: the return reads its cycle as it is when asked
             agency=agency,
             owner=owner,
-            due_on=due_on,
-            title=f"{cycle.name}: section 11 return ({agency})",
+            due_on=locked.returns_due_on or timezone.localdate() + dt.timedelta(days=42),
+            title=f"{locked.name}: section 11 return ({agency})",
         )
-        agency_return._history_user = actor  # type: ignore[attr-defined]
-        agency_return.save()
+        _save(agency_return, actor, f"{agency} joined the cycle")
         bulk_create_with_history(
             [
                 StandardRating(agency_return=agency_return, standard=s)
-                for s in cycle.framework.standards.all()
+                for s in locked.framework.standards.all()
             ],
             StandardRating,
             default_user=actor,
@@ -129,15 +159,31 @@ def cycle_add_agency(
     return agency_return
 
 
-def _require_editable(rating: StandardRating, actor: User) -> Section11Return:
-    agency_return = rating.agency_return
-    if not may_complete(agency_return, actor):
+# The agency rates itself while the return is open; it keeps evidencing its ratings during challenge,
+# when the reviewer may ask for more, but the self-assessed ratings themselves no longer change.
+RATING_STATES = (Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS)
+EVIDENCE_STATES = (*RATING_STATES, Section11ReturnState.UNDER_CHALLENGE)
+
+
+def _require_agency_step(
+    rating: StandardRating, actor: User, states: tuple[str, ...], closed: str
+) -> Section11Return:
+    """The rating's return, locked and re-checked: someone from its agency, a state in ``states`` (else
+    the ``closed`` refusal) and a cycle still taking returns or in challenge."""
+    if not may_complete(rating.agency_return, actor):
         raise PermissionDenied(may_complete.message)
-    if agency_return.state not in (Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS):
-        raise ValidationError("The return has been submitted: its self-assessment can no longer change")
+    agency_return = (
+        Section11Return.objects.select_for_update().select_related("cycle").get(pk=rating.agency_return_id)
+    )
+    if agency_return.state not in states:
+        raise ValidationError(closed)
     if agency_return.cycle.state not in (CycleState.OPEN, CycleState.CHALLENGE):
         raise ValidationError("The cycle is not open for returns")
     return agency_return
+
+
+def _rating_name(value: str) -> str:
+    return str(Rating(value).label) if value in Rating.values else value
 
 
 def rating_save(
@@ -149,7 +195,6 @@ def rating_save(
     not_applicable_reason: str = "",
 ) -> StandardRating:
     """The agency's own rating of one standard; "not applicable" needs its reason."""
-    agency_return = _require_editable(rating, actor)
     if self_rating not in Rating.values:
         raise ValidationError({"self_rating": "Choose Red, Amber, Green or Not applicable"})
     if self_rating == Rating.NOT_APPLICABLE and not not_applicable_reason.strip():
@@ -157,22 +202,29 @@ def rating_save(
             {"not_applicable_reason": "Say why this standard does not apply to your agency"}
         )
     with transaction.atomic():
+        agency_return = _require_agency_step(
+            rating,
+            actor,
+            RATING_STATES,
+            "The return has been submitted: its self-assessment can no longer change",
+        )
         if agency_return.state == Section11ReturnState.NOT_STARTED:
-            transition_perform(obj=agency_return, name="start", actor=actor)
+            # On the caller's copy, which the door brings up to date.
+            transition_perform(obj=rating.agency_return, name="start", actor=actor)
+        rating = _locked(rating)
         rating.self_rating, rating.commentary = self_rating, commentary.strip()
         rating.not_applicable_reason = (
             not_applicable_reason.strip() if self_rating == Rating.NOT_APPLICABLE else ""
         )
-        rating._history_user = actor  # type: ignore[attr-defined]
-        rating.save()
+        _save(rating, actor, f"Rated {_rating_name(self_rating)}")
     return rating
 
 
 def rating_add_evidence(
     *, rating: StandardRating, actor: User, description: str, file: UploadedFile | None = None, url: str = ""
 ) -> Section11Evidence:
-    """Evidence for a rating: a file (size and type checked by content) or a link, each described."""
-    _require_editable(rating, actor)
+    """Evidence for a rating: a file (size and type checked by content) or a link, each described. The
+    agency adds it while completing its return and while the return is under challenge."""
     if not description.strip():
         raise ValidationError({"description": "Describe what this evidence shows"})
     if (file is None) == (not url):
@@ -184,10 +236,20 @@ def rating_add_evidence(
     else:
         evidence.full_clean(exclude=["rating", "added_by", "file"])
     with transaction.atomic():
+        _require_agency_step(
+            rating,
+            actor,
+            EVIDENCE_STATES,
+            "Evidence is added while the return is being completed or is under challenge",
+        )
         if file is not None:
             evidence.file.save(evidence.original_name, file, save=False)
         evidence.save()
     return evidence
+
+
+def _person_name(user: User | None) -> str:
+    return (user.get_full_name() or user.username) if user is not None else "nobody"
 
 
 def return_assign_reviewer(*, agency_return: Section11Return, actor: User, reviewer: User) -> Section11Return:
@@ -196,11 +258,12 @@ def return_assign_reviewer(*, agency_return: Section11Return, actor: User, revie
     reviewer_agency = getattr(getattr(reviewer, "person", None), "agency_id", None)
     if reviewer_agency is None or reviewer_agency == agency_return.agency_id:
         raise ValidationError({"reviewer": "The reviewer must work for another agency than the return's"})
-    if agency_return.state in (Section11ReturnState.UNDER_CHALLENGE, Section11ReturnState.AGREED):
-        raise ValidationError("The challenge has started: its reviewer can no longer change")
-    agency_return.reviewer = reviewer
-    agency_return._history_user = actor  # type: ignore[attr-defined]
-    agency_return.save()
+    with transaction.atomic():
+        agency_return = _locked(agency_return)
+        if agency_return.state in (Section11ReturnState.UNDER_CHALLENGE, Section11ReturnState.AGREED):
+            raise ValidationError("The challenge has started: its reviewer can no longer change")
+        agency_return.reviewer = reviewer
+        _save(agency_return, actor, f"Reviewer: {_person_name(reviewer)}")
     return agency_return
 
 
@@ -208,45 +271,81 @@ def return_assign_reviewer(*, agency_return: Section11Return, actor: User, revie
 def _open_challenge(agency_return: Section11Return, *, actor: User, comment: str, arguments: Any) -> None:
     """The reviewer's deadline, chased until the return is agreed."""
     assert agency_return.reviewer is not None
-    Section11Challenge.objects.create(
+    challenge = Section11Challenge(
         agency_return=agency_return,
         reviewer=agency_return.reviewer,
         title=f"Challenge the section 11 return of {agency_return.agency} ({agency_return.cycle.name})",
         due_on=agency_return.cycle.challenge_due_on or timezone.localdate() + dt.timedelta(days=28),
     )
+    _save(challenge, actor, f"Challenge opened for {_person_name(agency_return.reviewer)}")
 
 
 @register_effect(Section11Return, "agree")
 def _finish_challenge(agency_return: Section11Return, *, actor: User, comment: str, arguments: Any) -> None:
-    Section11Challenge.objects.filter(agency_return=agency_return).update(finished_at=timezone.now())
+    challenge_close(
+        challenge=Section11Challenge.objects.get(agency_return=agency_return),
+        actor=actor,
+        reason=comment or "the return was agreed",
+    )
 
 
-def _require_challenge(rating: StandardRating, actor: User, *, reviewer: bool) -> None:
-    agency_return = rating.agency_return
+def challenge_close(*, challenge: Section11Challenge, actor: User, reason: str) -> Section11Challenge:
+    """Close a reviewer's challenge deadline, so it is no longer chased. One closing wins: the row is
+    locked and re-checked, and a second attempt is refused naming who closed it and when. Both attempts
+    are in the challenge's history with who and why (the refused one in its own transaction when this is
+    called outside one; inside the transition door it goes with the door's refusal)."""
+    with transaction.atomic():
+        locked = _locked(challenge)
+        if locked.finished_at is None:
+            locked.finished_at, locked.finished_by = timezone.now(), actor
+            _save(locked, actor, f"Challenge closed: {reason}")
+            return locked
+    assert locked.finished_at is not None
+    refusal = (
+        f"the challenge was already closed by {_person_name(locked.finished_by)} "
+        f"on {timezone.localtime(locked.finished_at):%-d %B %Y at %H:%M}"
+    )
+    Section11Challenge.history.bulk_history_create(  # type: ignore[attr-defined]
+        [locked], update=True, default_user=actor, default_change_reason=f"Refused: {refusal}"[:100]
+    )
+    raise ValidationError(refusal[0].upper() + refusal[1:])
+
+
+def _challenge_step(rating: StandardRating, actor: User, *, reviewer: bool) -> StandardRating:
+    """The rating as the database has it, locked with its return until the step is saved, so two people
+    answering from pages loaded at the same time cannot both act on what they saw."""
+    locked = (
+        StandardRating.objects.select_for_update()
+        .select_related("agency_return", "standard")
+        .get(pk=rating.pk)
+    )
+    agency_return = locked.agency_return
     if agency_return.state != Section11ReturnState.UNDER_CHALLENGE:
         raise ValidationError("The return is not under challenge")
     if reviewer and agency_return.reviewer_id != actor.pk:
         raise PermissionDenied("only the return's reviewer may challenge it")
     if not reviewer and not may_complete(agency_return, actor):
         raise PermissionDenied("only someone from the return's agency may answer the challenge")
+    return locked
 
 
-def _save_rating(rating: StandardRating, actor: User) -> StandardRating:
-    rating._history_user = actor  # type: ignore[attr-defined]
-    rating.save()
-    return rating
-
-
+@transaction.atomic
 def challenge_review(
     *, rating: StandardRating, actor: User, agree: bool, proposed_rating: str = "", reasoning: str = ""
 ) -> StandardRating:
     """The reviewer, having examined the evidence, agrees the self-assessed rating or proposes another
-    with reasoning."""
-    _require_challenge(rating, actor, reviewer=True)
+    with reasoning. Once per standard: what follows is the agency's answer and the reviewer's settling."""
+    rating = _challenge_step(rating, actor, reviewer=True)
+    if rating.agreed_rating or rating.proposed_rating:
+        raise ValidationError(
+            f"Standard {rating.standard.number} has already been challenged: reload the page to see where "
+            "it stands"
+        )
     if agree:
         rating.agreed_rating, rating.proposed_rating = rating.self_rating, ""
         rating.reviewer_reasoning = reasoning.strip()
-        return _save_rating(rating, actor)
+        _save(rating, actor, f"Reviewer agreed {_rating_name(rating.agreed_rating)}")
+        return rating
     if proposed_rating not in Rating.values or proposed_rating == rating.self_rating:
         raise ValidationError({"proposed_rating": "Propose a rating other than the agency's own"})
     if not reasoning.strip():
@@ -256,41 +355,58 @@ def challenge_review(
         reasoning.strip(),
         "",
     )
-    return _save_rating(rating, actor)
+    own = _rating_name(rating.self_rating)
+    _save(rating, actor, f"Reviewer proposed {_rating_name(proposed_rating)} (self-assessed {own})")
+    return rating
 
 
+@transaction.atomic
 def challenge_respond(
     *, rating: StandardRating, actor: User, accept: bool, response: str = ""
 ) -> StandardRating:
     """The agency accepts the reviewer's proposed rating, or responds to it for the reviewer to settle."""
-    _require_challenge(rating, actor, reviewer=False)
-    if not rating.proposed_rating or rating.agreed_rating:
+    rating = _challenge_step(rating, actor, reviewer=False)
+    if not rating.proposed_rating or rating.agreed_rating or rating.agency_response:
         raise ValidationError("There is no proposed rating waiting for your answer")
     if accept:
         rating.agreed_rating = rating.proposed_rating
     elif not response.strip():
         raise ValidationError({"response": "Say why you disagree with the proposed rating"})
     rating.agency_response = response.strip()
-    return _save_rating(rating, actor)
+    _save(
+        rating,
+        actor,
+        f"The agency accepted the proposed {_rating_name(rating.proposed_rating)}"
+        if accept
+        else "The agency responded",
+    )
+    return rating
 
 
+@transaction.atomic
 def challenge_settle(*, rating: StandardRating, actor: User, agreed_rating: str) -> StandardRating:
     """After the agency's response, the reviewer settles the rating (its own, or the proposed one)."""
-    _require_challenge(rating, actor, reviewer=True)
-    if not rating.agency_response:
-        raise ValidationError("The agency has not responded to the proposed rating")
+    rating = _challenge_step(rating, actor, reviewer=True)
+    if not rating.agency_response or rating.agreed_rating:
+        raise ValidationError("There is no response waiting to be settled")
     if agreed_rating not in (rating.self_rating, rating.proposed_rating):
         raise ValidationError({"agreed_rating": "Settle on the agency's rating or the one you proposed"})
     rating.agreed_rating = agreed_rating
-    return _save_rating(rating, actor)
+    _save(rating, actor, f"Reviewer settled on {_rating_name(agreed_rating)}")
+    return rating
 
 
 def rating_add_action(*, rating: StandardRating, actor: User, **fields: Any) -> Action:
     """An action for a standard agreed Amber or Red, owned in the return's agency."""
-    if rating.agreed_rating not in (Rating.AMBER, Rating.RED):
-        raise ValidationError("Actions are set for standards agreed Amber or Red")
-    agency_return = rating.agency_return
     with transaction.atomic():
+        rating = (
+            StandardRating.objects.select_for_update()
+            .select_related("agency_return__agency", "standard", "recommendation")
+            .get(pk=rating.pk)
+        )
+        if rating.agreed_rating not in (Rating.AMBER, Rating.RED):
+            raise ValidationError("Actions are set for standards agreed Amber or Red")
+        agency_return = rating.agency_return
         if rating.recommendation is None:
             recommendation = Recommendation(
                 text=f"Section 11 standard {rating.standard}: {agency_return.agency} rated "
@@ -301,7 +417,7 @@ def rating_add_action(*, rating: StandardRating, actor: User, **fields: Any) -> 
             recommendation._history_user = actor  # type: ignore[attr-defined]
             recommendation.save()
             rating.recommendation = recommendation
-            rating.save(update_fields=["recommendation"])
+            _save(rating, actor, "Recommendation made for the agency's action plan")
         assert rating.recommendation is not None
         return action_create(
             actor=actor, recommendation=rating.recommendation, agency=agency_return.agency, **fields

@@ -34,6 +34,7 @@ from ..section11_reports import (
     cycle_matrix,
     matrix_csv,
     matrix_xlsx,
+    return_timeline,
     section11_cycles_visible_to,
     section11_returns_visible_to,
 )
@@ -245,10 +246,13 @@ def return_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 for r in ratings
             ],
             "editable": editable and is_agency,
+            # The agency keeps evidencing its ratings while the reviewer tests them.
+            "can_add_evidence": (editable or challenge) and is_agency,
             "reviewing": challenge and is_reviewer,
             "can_plan": _can_plan(agency_return, request.user),
             "transitions": available_transitions(agency_return, request.user),
             "blocked": blocked_transitions(agency_return, request.user),
+            "timeline": return_timeline(agency_return),
         },
     )
 

@@ -16,64 +16,25 @@ from audits.models import (
     Section11Challenge,
     Section11Cycle,
     Section11Return,
-    Standard,
     StandardRating,
 )
-from audits.section11_defaults import install_default
 from audits.section11_reports import cycle_matrix, matrix_table, section11_returns_visible_to
 from audits.services.section11 import (
     challenge_respond,
     challenge_review,
     challenge_settle,
-    cycle_add_agency,
     cycle_create,
     rating_add_action,
     rating_add_evidence,
     rating_save,
     return_assign_reviewer,
 )
+from tests.audits.helpers import rate_all, the_return
 from tests.workflows.helpers import advance
 from workflows.models import Action, Agency
 from workflows.transitions import TransitionRefused, transition_perform
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def framework() -> Framework:
-    return install_default(Framework, Standard)
-
-
-@pytest.fixture
-def cycle(
-    framework: Framework, manager: User, owner: User, health_owner: User, police: Agency, health: Agency
-) -> Section11Cycle:
-    today = timezone.localdate()
-    cycle = cycle_create(
-        actor=manager,
-        name="Section 11 2026",
-        lead=manager,
-        returns_due_on=today + dt.timedelta(days=30),
-        challenge_due_on=today + dt.timedelta(days=60),
-    )
-    cycle_add_agency(cycle=cycle, actor=manager, agency=police, owner=owner)
-    cycle_add_agency(cycle=cycle, actor=manager, agency=health, owner=health_owner)
-    transition_perform(obj=cycle, name="open", actor=manager)
-    return cycle
-
-
-def rate_all(agency_return: Section11Return, person: User, rating: str = Rating.GREEN) -> None:
-    for standard_rating in agency_return.ratings.all():
-        rating_save(
-            rating=standard_rating, actor=person, self_rating=rating, commentary="As the evidence shows"
-        )
-        rating_add_evidence(
-            rating=standard_rating, actor=person, description="Board minutes", url="https://example.org/m"
-        )
-
-
-def the_return(cycle: Section11Cycle, person: User) -> Section11Return:
-    return Section11Return.objects.get(cycle=cycle, agency=person.person.agency)
 
 
 def test_a_return_cannot_be_submitted_while_a_green_or_amber_standard_lacks_evidence(
