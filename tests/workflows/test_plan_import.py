@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import ActionFactory, person_in
 from workflows import roles
+from workflows.demo import BUSINESS_PLAN_CSV
 from workflows.exports import HEADERS, plan_csv, plan_xlsx
 from workflows.imports.dates import read_plan_date
 from workflows.imports.reading import read_sheet
@@ -25,7 +26,8 @@ from workflows.services.plan_import import plan_import
 
 pytestmark = pytest.mark.django_db
 
-PLAN_CSV = Path(__file__).resolve().parents[2] / "workflows" / "demo_data" / "lscb_business_plan_2019_20.csv"
+# The partnership's real plan, kept in the repository beside the demo that imports it.
+PLAN_CSV = BUSINESS_PLAN_CSV
 SOURCE = "LSCB Business Plan 2019-20"
 
 
