@@ -28,7 +28,6 @@ def reset() -> None:
 
 def generate(n: int) -> None:
     reset()
-    roles.sync_role_groups()
     today = timezone.localdate()
     with connection.cursor() as c:
         c.execute(

@@ -10,5 +10,6 @@ class WorkflowsConfig(AppConfig):
         from . import roles
         from .services import actions  # noqa: F401  (registers the transitions' effects)
 
-        # Groups need the permissions that Django creates after migrating, so they are synced then.
+        # Groups need the permissions that Django creates after migrating, so they are synced then
+        # (sync_role_groups makes every app's permissions first: this app migrates before the others).
         post_migrate.connect(roles.sync_role_groups, sender=self)

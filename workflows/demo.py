@@ -171,7 +171,6 @@ class DemoContext:
 def seed() -> DemoContext:
     context = DemoContext()
     with transaction.atomic():
-        roles.sync_role_groups()
         for name, kind in AGENCIES:
             context.agencies[name], _ = Agency.objects.get_or_create(name=name, defaults={"kind": kind})
         for username, first, last, title, agency_name, role_names, _ in PEOPLE:

@@ -6,7 +6,12 @@ powers without a code change.
 
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.contrib.auth import get_permission_codename
+from django.contrib.auth.management import create_permissions
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
 
 AUDITOR = "auditor"
 ACTION_OWNER = "action_owner"
@@ -92,16 +97,50 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_role_groups(**kwargs: Any) -> None:
-    """Create each role's group and give it exactly its permissions; safe to run after every migrate."""
+def _declared_permissions() -> set[str]:
+    """Every permission the installed models declare, as "app_label.codename"."""
+    declared: set[str] = set()
+    for model in global_apps.get_models():
+        opts = model._meta
+        codenames = [get_permission_codename(action, opts) for action in opts.default_permissions]
+        codenames += [codename for codename, _ in opts.permissions]
+        declared.update(f"{opts.app_label}.{codename}" for codename in codenames)
+    return declared
+
+
+def check_role_permissions() -> None:
+    """Refuse a role table naming a permission no model declares: a typo would quietly take a power
+    away from everyone in that role."""
+    declared = _declared_permissions()
+    unknown = sorted(name for names in ROLE_PERMISSIONS.values() for name in names if name not in declared)
+    if unknown:
+        raise ImproperlyConfigured(f"The role table names permissions no model has: {', '.join(unknown)}")
+
+
+def sync_role_groups(*, using: str = DEFAULT_DB_ALIAS, apps: Apps = global_apps, **kwargs: Any) -> None:
+    """Create each role's group and give it exactly its permissions; runs after every migrate.
+
+    Django sends post_migrate app by app and creates each app's permissions only when that app's turn
+    comes, but the roles span every app: so this first creates every migrated app's permissions itself
+    (idempotent, as Django's own handler is). ``apps`` is the migrated state: apps not migrated in this
+    database (``migrate <app>`` on a subset) are skipped, and their permissions join the groups on the
+    migrate that brings them in.
+    """
+    check_role_permissions()
+    try:
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+        apps.get_model("contenttypes", "ContentType")
+    except LookupError:
+        return  # auth or contenttypes not migrated yet: there is nowhere to keep groups
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using, apps=apps)
+    permissions = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in permission_model.objects.using(using).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
     for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".")
-            permission = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if permission is not None:
-                wanted.append(permission)
-        group.permissions.set(wanted)
+        group, _ = group_model.objects.using(using).get_or_create(name=role)
+        group.permissions.set([permissions[name] for name in names if name in permissions])
