@@ -10,6 +10,7 @@ class AuditsConfig(AppConfig):
 
         from notifications import registry
         from notifications.dashboard import register_stage_source, stage_counts
+        from workflows.selectors import agency_of_viewer, register_recommendation_source
         from workflows.worklist import register_work_source
 
         from .models import (
@@ -24,10 +25,18 @@ class AuditsConfig(AppConfig):
             Section11Return,
             Section11ReturnState,
         )
-        from .selectors import returns_work, section11_work
+        from .section11_reports import section11_returns_visible_to
+        from .selectors import audits_visible_to, case_audits_visible_to, returns_work, section11_work
         from .services import audits, section11  # noqa: F401  (register the transitions' effects)
 
         register_work_source(returns_work)
+        register_recommendation_source(Audit, audits_visible_to)
+        register_recommendation_source(CaseAudit, case_audits_visible_to)
+        # A reviewer sees the return they challenge, but its actions are the reviewed agency's own.
+        register_recommendation_source(
+            Section11Return,
+            lambda user: section11_returns_visible_to(user).filter(agency_id=agency_of_viewer(user)),
+        )
         register_work_source(section11_work)
         register_stage_source("Multi-agency audits by stage", stage_counts(Audit))
         register_stage_source("Case audits by stage", stage_counts(CaseAudit))

@@ -10,13 +10,16 @@ class ReviewsConfig(AppConfig):
 
         from notifications import registry
         from notifications.dashboard import register_stage_source, stage_counts
+        from workflows.selectors import register_recommendation_source
         from workflows.worklist import register_work_source
 
         from . import services  # noqa: F401  (registers the transitions' effects)
         from .models import Chronology, ChronologyState, PracticeReview, RapidReview, RapidReviewState
-        from .selectors import chronologies_work
+        from .selectors import chronologies_work, practice_reviews_visible_to, rapid_reviews_visible_to
 
         register_work_source(chronologies_work)
+        register_recommendation_source(RapidReview, rapid_reviews_visible_to)
+        register_recommendation_source(PracticeReview, practice_reviews_visible_to)
         register_stage_source("Rapid reviews by stage", stage_counts(RapidReview))
         register_stage_source("Practice reviews by stage", stage_counts(PracticeReview))
         # Owed while the review gathers information: once the panel has met, what is missing is recorded

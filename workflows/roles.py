@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     MANAGER: [
         "workflows.view_all_agencies",
+        "workflows.work_on_all_agencies",
         "workflows.add_recommendation",
         "workflows.change_recommendation",
         "workflows.add_action",

@@ -73,6 +73,57 @@ def recommendations_visible_to(user: Viewer) -> QuerySet[Recommendation]:
     return recommendations.filter(Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk"))))
 
 
+# Each case-type app says whose its sources of recommendations are (an agency's case audit, the audits
+# an agency takes part in...): workflows cannot import them.
+SourceScope = Callable[[Viewer], QuerySet[Any]]
+_recommendation_sources: dict[type[models.Model], SourceScope] = {}
+
+
+def register_recommendation_source(model: type[models.Model], open_to: SourceScope) -> None:
+    """``open_to(user)``: the sources whose recommendations ``user`` may plan actions for."""
+    _recommendation_sources[model] = open_to
+
+
+def recommendations_open_to(user: Viewer) -> QuerySet[Recommendation]:
+    """Recommendations the user may hang an action on: every one for those who see every agency;
+    otherwise those they can already see and those of a source that is their agency's (a health
+    shortfall is never the police's to answer)."""
+    if sees_all_agencies(user):
+        return Recommendation.objects.all()
+    if not user.is_authenticated:
+        return Recommendation.objects.none()
+    open_to: Q | Exists = Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk")))
+    for model, sources in _recommendation_sources.items():
+        # Through the join, not a content type lookup: no query until the list is read.
+        open_to |= Q(
+            source_type__app_label=model._meta.app_label,
+            source_type__model=model._meta.model_name,
+            source_id__in=sources(user).values("pk"),
+        )
+    return Recommendation.objects.filter(open_to)
+
+
+def people_open_to(user: Viewer) -> QuerySet[User]:
+    """Active people the user may give work to: anyone for those who see every agency, otherwise the
+    people of their own agency."""
+    people = User.objects.filter(is_active=True, person__isnull=False)
+    if not user.is_authenticated:
+        return people.none()
+    if sees_all_agencies(user):
+        return people
+    return people.filter(person__agency_id=agency_of_viewer(user))
+
+
+def agencies_open_to(user: Viewer) -> QuerySet[Agency]:
+    """Active agencies the user may act for: all for those who see every agency, otherwise their own."""
+    agencies = Agency.objects.filter(is_active=True)
+    if not user.is_authenticated:
+        return agencies.none()
+    if sees_all_agencies(user):
+        return agencies
+    return agencies.filter(pk=agency_of_viewer(user))
+
+
 # An action agreed with an owner and a due date, whatever has happened to it since.
 AGREED_STATES = [s for s in ActionState if s not in (ActionState.DRAFT, ActionState.DISCONTINUED)]
 

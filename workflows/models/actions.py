@@ -125,7 +125,10 @@ def _leads_agency(action: Action, user: Any) -> bool:
 @rule("only the owner, their agency lead or a manager may work on this action")
 def may_work_on(action: Action, user: Any) -> bool:
     return (
-        _is_owner(action, user) or _leads_agency(action, user) or user.has_perm("workflows.view_all_agencies")
+        # Seeing every agency's work (the executive, auditors) is not working on it.
+        _is_owner(action, user)
+        or _leads_agency(action, user)
+        or user.has_perm("workflows.work_on_all_agencies")
     )
 
 

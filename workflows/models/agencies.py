@@ -28,6 +28,7 @@ class Agency(models.Model):
         permissions = [
             ("view_all_agencies", "Can see the work of every agency"),
             ("view_agency_work", "Can see and answer for all of their own agency's work"),
+            ("work_on_all_agencies", "Can work on every agency's actions, not only see them"),
         ]
 
     def __str__(self) -> str:

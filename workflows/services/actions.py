@@ -26,6 +26,7 @@ from ..models import (
     Theme,
 )
 from ..models.actions import may_work_on
+from ..selectors import recommendations_open_to
 from ..transitions import register_effect, transition_perform
 from .evidence import check_evidence_file
 
@@ -68,13 +69,22 @@ def action_create(
     due_on: dt.date | None = None,
     **fields: Any,
 ) -> Action:
-    """Create a draft action. The agency defaults to the owner's; the owner must work for that agency."""
+    """Create a draft action. The agency defaults to the owner's; the owner must work for that agency.
+
+    The recommendation must be one the actor may plan for (a police lead never answers a health
+    shortfall), and the agency the actor's own unless they see every agency."""
     _require(
         actor.has_perm("workflows.add_action"), "only an auditor, agency lead or manager may add actions"
+    )
+    _require(
+        recommendations_open_to(actor).filter(pk=recommendation.pk).exists(),
+        "you may only add actions to recommendations of your own agency's work",
     )
     if not description.strip():
         raise ValidationError({"description": "Enter what will be done"})
     owner_person = getattr(owner, "person", None)
+    if owner is not None and owner_person is None:
+        raise ValidationError({"owner": "The owner must work for one of the partnership's agencies"})
     agency = agency or (owner_person.agency if owner_person else None)
     if owner_person is not None and agency is not None and owner_person.agency_id != agency.pk:
         raise ValidationError({"owner": "The owner must work for the action's agency"})
