@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from workflows.calendar import working_calendar
+from workflows.calendar import WorkingCalendar, working_calendar
 
 from .models import ESCALATION_RULES, Digest, OutboxEntry, Rule
 from .registry import chaseable_for
@@ -58,12 +58,12 @@ class DeliveryResult:
     entries_sent: int = 0
 
 
-def due_in_words(due_on: dt.date, today: dt.date) -> str:
-    """'due in 3 working days', 'due today', '5 days overdue'."""
+def due_in_words(due_on: dt.date, today: dt.date, calendar: WorkingCalendar) -> str:
+    """'due in 3 working days', 'due today', '5 days overdue', on the calendar the caller read once."""
     if due_on == today:
         return "due today"
     if due_on > today:
-        days = working_calendar().working_days_between(today, due_on)
+        days = calendar.working_days_between(today, due_on)
         return f"due in {days} working day{'s' if days != 1 else ''}"
     days = (today - due_on).days
     return f"{days} day{'s' if days != 1 else ''} overdue"
@@ -83,18 +83,26 @@ def deliver_pending(*, recipient_ids: list[int] | None = None, limit: int = 1000
         waiting = waiting.filter(recipient_id__in=recipient_ids)
     people = list(waiting.order_by("recipient_id").values_list("recipient_id", flat=True).distinct()[:limit])
     result = DeliveryResult()
-    # One SMTP session for the batch; the backend reopens it if a failure closed it.
+    if not people:
+        return result
+    # One read of the calendar and one SMTP session for the batch; the backend reopens the session if a
+    # failure closed it.
+    calendar = working_calendar()
     mail_connection = get_connection()
     try:
         for person_id in people:
-            _deliver_to(person_id, now, result, mail_connection)
+            _deliver_to(person_id, now, result, mail_connection, calendar)
     finally:
         mail_connection.close()
     return result
 
 
 def _deliver_to(
-    person_id: int, now: dt.datetime, result: DeliveryResult, mail_connection: BaseEmailBackend
+    person_id: int,
+    now: dt.datetime,
+    result: DeliveryResult,
+    mail_connection: BaseEmailBackend,
+    calendar: WorkingCalendar,
 ) -> None:
     with transaction.atomic():
         entries = list(
@@ -105,7 +113,9 @@ def _deliver_to(
         if not entries:
             return  # another worker holds them
         recipient = entries[0].recipient
-        subject, text, html = render_digest(recipient, entries, today=timezone.localdate(now))
+        subject, text, html = render_digest(
+            recipient, entries, today=timezone.localdate(now), calendar=calendar
+        )
         try:
             message = EmailMultiAlternatives(
                 subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], connection=mail_connection
@@ -144,7 +154,7 @@ class Section:
     more: int
 
 
-def _sections(entries: list[OutboxEntry], today: dt.date) -> list[Section]:
+def _sections(entries: list[OutboxEntry], today: dt.date, calendar: WorkingCalendar) -> list[Section]:
     """One line per item, under the most pressing heading it has for this person, soonest due first."""
     best: dict[tuple[int, int], OutboxEntry] = {}
     for entry in entries:
@@ -162,7 +172,7 @@ def _sections(entries: list[OutboxEntry], today: dt.date) -> list[Section]:
     return [
         Section(
             heading=heading,
-            lines=[_line(entry, labels, today) for entry in shown[heading]],
+            lines=[_line(entry, labels, today, calendar) for entry in shown[heading]],
             more=len(items) - len(shown[heading]),
         )
         for heading, items in by_heading.items()
@@ -185,7 +195,9 @@ def _labels(entries: list[OutboxEntry]) -> dict[tuple[int, int], str]:
     return labels
 
 
-def _line(entry: OutboxEntry, labels: dict[tuple[int, int], str], today: dt.date) -> DigestLine:
+def _line(
+    entry: OutboxEntry, labels: dict[tuple[int, int], str], today: dt.date, calendar: WorkingCalendar
+) -> DigestLine:
     model = entry.item_type.model_class()
     spec = chaseable_for(model) if model is not None else None
     path = reverse(spec.url_name, args=[entry.item_id]) if spec else "/"
@@ -193,7 +205,7 @@ def _line(entry: OutboxEntry, labels: dict[tuple[int, int], str], today: dt.date
         label=labels.get((entry.item_type_id, entry.item_id), f"{entry.item_type.model} {entry.item_id}"),
         url=settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + path,
         due_on=entry.due_on,
-        when=due_in_words(entry.due_on, today),
+        when=due_in_words(entry.due_on, today, calendar),
         rule=entry.get_rule_display(),
         gap=entry.gap,
     )
@@ -210,8 +222,16 @@ def _heading(entry: OutboxEntry) -> str:
     return "Due soon"
 
 
-def render_digest(recipient: User, entries: list[OutboxEntry], *, today: dt.date) -> tuple[str, str, str]:
-    sections = _sections(entries, today)
+def render_digest(
+    recipient: User,
+    entries: list[OutboxEntry],
+    *,
+    today: dt.date,
+    calendar: WorkingCalendar | None = None,
+) -> tuple[str, str, str]:
+    """The digest's subject, text and HTML. A fixed number of queries however many lines it has: the
+    calendar is read once (or given by the batch that read it), the items' names once per kind."""
+    sections = _sections(entries, today, calendar or working_calendar())
     count = sum(len(section.lines) + section.more for section in sections)
     subject = f"Followthrough: {count} item{'s' if count != 1 else ''} need{'s' if count == 1 else ''} you"
     if any(section.heading == "Escalated to you" for section in sections):
