@@ -10,6 +10,7 @@ class AuditsConfig(AppConfig):
 
         from notifications import registry
         from notifications.dashboard import register_stage_source, stage_counts
+        from workflows.files import files_go_with_rows
         from workflows.selectors import agency_of_viewer, register_recommendation_source
         from workflows.worklist import register_work_source
 
@@ -22,6 +23,7 @@ class AuditsConfig(AppConfig):
             ReturnState,
             Section11Challenge,
             Section11Cycle,
+            Section11Evidence,
             Section11Return,
             Section11ReturnState,
         )
@@ -29,6 +31,7 @@ class AuditsConfig(AppConfig):
         from .selectors import audits_visible_to, case_audits_visible_to, returns_work, section11_work
         from .services import audits, section11  # noqa: F401  (register the transitions' effects)
 
+        files_go_with_rows(Section11Evidence)
         register_work_source(returns_work)
         register_recommendation_source(Audit, audits_visible_to)
         register_recommendation_source(CaseAudit, case_audits_visible_to)

@@ -2,13 +2,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
+
+from workflows.admin import HistoryAdmin
 
 from .models import ChasePause, ChasePolicy, Digest, NotificationPreference, OutboxEntry
 
 
 @admin.register(ChasePolicy)
-class ChasePolicyAdmin(SimpleHistoryAdmin):
+class ChasePolicyAdmin(HistoryAdmin):
     filter_horizontal = ["business_managers"]
     readonly_fields = ["confirmed_at", "confirmed_by"]
 

@@ -3,7 +3,10 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -19,10 +22,27 @@ from .models import (
     Theme,
     TransitionLog,
 )
+from .services.actions import action_delete
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """History is read here, never reverted: a revert writes a past version back with no transition, log
+    or reason, undoing decisions (an approved extension's due date, a state) as if they never happened."""
+
+    def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        # simple-history only hides the button; a POST would still save the old version.
+        if request.method != "GET":
+            raise PermissionDenied("history cannot be reverted")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @admin.register(Agency)
-class AgencyAdmin(SimpleHistoryAdmin):
+class AgencyAdmin(HistoryAdmin):
     list_display = ["name", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
@@ -61,12 +81,12 @@ class ThemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(HistoryAdmin):
     search_fields = ["name"]
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(SimpleHistoryAdmin):
+class RecommendationAdmin(HistoryAdmin):
     list_display = ["reference", "text", "theme", "source_type"]
     list_select_related = ["theme", "source_type"]
     search_fields = ["reference", "text"]
@@ -97,8 +117,9 @@ class ExtensionRequestInline(ReadOnlyInline):
 
 
 @admin.register(Action)
-class ActionAdmin(SimpleHistoryAdmin):
-    """Actions are read here; their state changes only through the pages and API, which log them."""
+class ActionAdmin(HistoryAdmin):
+    """Actions are read here; their state changes only through the pages and API, which log them. Only a
+    draft may be deleted."""
 
     list_display = ["reference", "description", "agency", "owner", "due_on", "state"]
     list_filter = ["state", "agency", "theme"]
@@ -109,6 +130,19 @@ class ActionAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.may_be_deleted)
+
+    def delete_model(self, request: HttpRequest, obj: Action) -> None:
+        assert isinstance(request.user, User)
+        action_delete(action=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
+        assert isinstance(request.user, User)
+        with transaction.atomic():
+            for action in queryset:
+                action_delete(action=action, actor=request.user)
 
 
 @admin.register(TransitionLog)

@@ -8,7 +8,11 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import roles
+        from .files import files_go_with_rows
+        from .models import Evidence
         from .services import actions  # noqa: F401  (registers the transitions' effects)
+
+        files_go_with_rows(Evidence)
 
         # Groups need the permissions that Django creates after migrating, so they are synced then
         # (sync_role_groups makes every app's permissions first: this app migrates before the others).

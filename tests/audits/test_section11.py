@@ -413,3 +413,29 @@ def test_ratings_and_challenge_through_the_api(
         ]
         == "amber"
     )
+
+
+def test_section11_evidence_files_go_with_their_rows(
+    cycle: Section11Cycle, owner: User, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rating = the_return(cycle, owner).ratings.get(standard__number=1)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    first, second = (
+        rating_add_evidence(
+            rating=rating, actor=owner, description=name, file=SimpleUploadedFile(f"{name}.pdf", pdf)
+        )
+        for name in ("minutes", "policy")
+    )
+    paths = [Path(e.file.path) for e in (first, second)]
+    assert all(p.exists() for p in paths)
+    with django_capture_on_commit_callbacks(execute=True):
+        first.delete()
+    assert not paths[0].exists() and paths[1].exists()
+    # The rating's deletion cascades to its evidence, and the files go too.
+    with django_capture_on_commit_callbacks(execute=True):
+        rating.delete()
+    assert not paths[1].exists()

@@ -111,9 +111,11 @@ class ActionViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet[Action],
 ):
-    """Actions the caller may see. State changes only through the transitions endpoints."""
+    """Actions the caller may see. State changes only through the transitions endpoints; only a draft is
+    deleted."""
 
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
@@ -142,6 +144,16 @@ class ActionViewSet(
         except (ValidationError, PermissionDenied) as error:
             raise _as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=action.pk)).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            services.action_delete(action=self.get_object(), actor=actor_of(request))
+        except PermissionDenied as error:
+            raise _as_api_error(error) from error
+        except ValidationError as refusal:
+            # The action's state refuses, not the request: 409, as for a transition from a changed state.
+            return Response({"detail": " ".join(refusal.messages)}, status=409)
+        return Response(status=204)
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):

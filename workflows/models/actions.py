@@ -269,6 +269,11 @@ class Action(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def may_be_deleted(self) -> bool:
+        """Only a draft: once agreed an action is part of the record, and is discontinued instead."""
+        return self.state == ActionState.DRAFT
+
     # Transition methods hold only the state change and its milestone fields; transition_perform checks
     # permission and conditions, saves and logs.
 

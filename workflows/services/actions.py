@@ -142,6 +142,21 @@ def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
     return action
 
 
+def action_delete(*, action: Action, actor: User) -> None:
+    """Delete a draft action, for those permitted; an agreed one is discontinued instead, with a rationale.
+    History keeps who deleted it."""
+    _require(actor.has_perm("workflows.delete_action"), "you may not delete actions")
+    with transaction.atomic():
+        locked = Action.objects.select_for_update().get(pk=action.pk)
+        if not locked.may_be_deleted:
+            raise ValidationError(
+                f"This action is {locked.get_state_display().lower()}: an agreed action is never deleted; "
+                "discontinue it instead, with a rationale"
+            )
+        locked._history_user = actor  # type: ignore[attr-defined]
+        locked.delete()
+
+
 def action_transition(
     *,
     action: Action,
