@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from workflows.models import Action, Person
+from workflows.transitions import require_someone_else
 
 from .models import ChasePolicy, OutboxEntry, Rule
 from .tasks import request_delivery
@@ -39,8 +40,15 @@ def queue_reassign(*, actor: User, actions: QuerySet[Action], owner: User, reaso
         )
     changed = 0
     with transaction.atomic():
-        # Locked by id alone: the queue's query joins nullable relations, which cannot be locked.
+        # Locked by id alone: the queue's query joins nullable relations, which cannot be locked. Four
+        # eyes is judged on the locked rows: whoever owns each action now.
         for action in Action.objects.select_for_update().filter(pk__in=[a.pk for a in actions]):
+            require_someone_else(
+                action,
+                actor,
+                f"you cannot reassign an action you own ({action.reference or action.pk}): "
+                "another manager or your agency lead must",
+            )
             if action.owner_id == owner.pk:
                 continue
             action.owner = owner

@@ -5,7 +5,14 @@ a human ``label`` and whether a ``comment`` is required (with the message to giv
 Conditions and permissions are :class:`Rule` objects, so a refusal can say why it was refused.
 
 ``transition_perform`` is the only code that calls a transition method: it locks the row, checks, calls,
-saves, logs and runs the transition's registered effects, all in one transaction.
+saves, logs and runs the transition's registered effects, all in one transaction, on the row it locked.
+
+Four eyes: nobody decides their own item. A transition that is a decision declares, in ``custom``,
+``"four_eyes": "<why not, and who must>"``; a model says who its own parties are with
+``is_party(user)`` (an action's owner, a return's agency...). The door refuses such a transition to a
+party, and services that decide without a transition ask :func:`require_someone_else` the same question.
+
+A refused attempt leaves a trace: :func:`record_refusal` keeps who tried what and why it was refused.
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django_fsm import ConcurrentTransition, FSMFieldMixin, Transition
+from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMFieldMixin, Transition
 
-from .models.transitions import TransitionLog
+from .models.transitions import RefusedAttempt, TransitionLog
 
 Viewer = User | AnonymousUser
 
@@ -107,6 +115,39 @@ def _internal(model: type[models.Model]) -> set[str]:
     return {t.name for t in state_field(model).get_all_transitions(model) if t.custom.get("internal")}
 
 
+def is_party(obj: models.Model, user: Viewer) -> bool:
+    """Whether ``user`` is one of ``obj``'s own parties (see the module's four eyes), who may work on it
+    but never decide it."""
+    parties = getattr(obj, "is_party", None)
+    return bool(user.is_authenticated and parties is not None and parties(user))
+
+
+def require_someone_else(obj: models.Model, actor: Viewer, message: str) -> None:
+    """For a service that decides on ``obj`` without a transition: refuse its own party, saying why."""
+    if is_party(obj, actor):
+        raise PermissionDenied(message[0].upper() + message[1:])
+
+
+def _permission_refusal(obj: models.Model, found: Transition, actor: Viewer) -> str | None:
+    if not actor.is_authenticated or not found.has_perm(obj, actor):
+        permission = found.permission
+        return permission.message if isinstance(permission, Rule) else "you may not do that"
+    four_eyes = found.custom.get("four_eyes")
+    if four_eyes and is_party(obj, actor):
+        return str(four_eyes)
+    return None
+
+
+def permission_refusal(obj: models.Model, name: str, actor: Viewer) -> str | None:
+    """Why ``actor`` may never make transition ``name`` on ``obj`` (their role, or four eyes), whatever its
+    state and conditions; for a service that checks before it does the work leading to the transition."""
+    meta = getattr(getattr(type(obj), name, None), "_django_fsm", None)
+    if meta is None or not meta.transitions:
+        return f"there is no transition called “{name}” for {type(obj)._meta.verbose_name}s"
+    refusal = _permission_refusal(obj, next(iter(meta.transitions.values())), actor)
+    return refusal[0].upper() + refusal[1:] if refusal else None
+
+
 def _refusal(
     obj: models.Model, name: str, actor: Viewer, comment: str, *, internal: bool = False
 ) -> str | None:
@@ -118,9 +159,9 @@ def _refusal(
     found = _transition_for(obj, name)
     if found is None:
         return f"this {noun} is {state_label(obj).lower()}: it cannot be changed that way"
-    if not actor.is_authenticated or not found.has_perm(obj, actor):
-        permission = found.permission
-        return permission.message if isinstance(permission, Rule) else "you may not do that"
+    refusal = _permission_refusal(obj, found, actor)
+    if refusal is not None:
+        return refusal
     for condition in found.conditions:
         if not condition(obj):
             return condition.message if isinstance(condition, Rule) else f"{found.name} is not possible now"
@@ -166,6 +207,11 @@ def blocked_transitions(obj: models.Model, user: Viewer) -> list[tuple[str, str]
             continue
         if not user.is_authenticated or not found.has_perm(obj, user):
             continue
+        if found.custom.get("four_eyes") and is_party(obj, user):
+            # Never theirs to make, whatever happens: say so rather than leave the button missing.
+            reason = str(found.custom["four_eyes"])
+            blocked.append((str(found.custom.get("label", found.name)), reason[0].upper() + reason[1:]))
+            continue
         failing = next((c for c in found.conditions if not c(obj)), None)
         if failing is not None:
             reason = failing.message if isinstance(failing, Rule) else "not possible yet"
@@ -185,51 +231,94 @@ def transition_perform(
 ) -> models.Model:
     """Make transition ``name`` on ``obj`` for ``actor``, or refuse with the reason and change nothing.
 
-    Guarantees: the row is locked for the duration; a caller holding a stale copy (its state, or
-    ``expected_state``, differs from the database's) gets TransitionConflict; permission, conditions and a
-    required comment are checked before the method runs; the new state, the history row (with actor and
-    reason) and the TransitionLog row are saved together with the effects, or none of them is. A
-    transition marked ``internal`` is made only by a service that says so (``internal=True``).
+    Guarantees: the row is locked for the duration, and the checks, the transition and the save act on
+    the locked row, never on the caller's copy (so nothing another person changed since the caller read
+    it, such as a new owner, is put back); a caller holding a stale copy (its state, or
+    ``expected_state``, differs from the database's) gets TransitionConflict; permission, four eyes,
+    conditions and a required comment are checked before the method runs; the new state, the history row
+    (with actor and reason) and the TransitionLog row are saved together with the effects, or none of them
+    is. Afterwards ``obj`` holds what was saved, and is returned. A refused or conflicting attempt is
+    recorded (:func:`record_refusal`) unless a larger step it belongs to fails as a whole. A transition
+    marked ``internal`` is made only by a service that says so (``internal=True``).
     """
     model = type(obj)
     fsm_field = state_field(model)
     held_state = fsm_field.get_state(obj)
-    with transaction.atomic():
-        current = model._default_manager.select_for_update().filter(pk=obj.pk).first()
-        if current is None:
-            raise TransitionRefused(f"this {model._meta.verbose_name} no longer exists")
-        current_state = fsm_field.get_state(current)
-        if current_state != held_state or (expected_state is not None and expected_state != current_state):
-            raise TransitionConflict(
-                f"this {model._meta.verbose_name} was changed by someone else since you opened it "
-                f"(it is now {state_label(current).lower()}); reload it and try again"
+    try:
+        with transaction.atomic():
+            current = model._default_manager.select_for_update().filter(pk=obj.pk).first()
+            if current is None:
+                raise TransitionRefused(f"this {model._meta.verbose_name} no longer exists")
+            current_state = fsm_field.get_state(current)
+            if current_state != held_state or expected_state not in (None, current_state):
+                raise TransitionConflict(
+                    f"this {model._meta.verbose_name} was changed by someone else since you opened it "
+                    f"(it is now {state_label(current).lower()}); reload it and try again"
+                )
+            refusal = _refusal(current, name, actor, comment, internal=internal)
+            if refusal is not None:
+                raise TransitionRefused(refusal[0].upper() + refusal[1:])
+            found = _transition_for(current, name)
+            assert found is not None
+            getattr(current, name)(actor=actor, comment=comment, **arguments)
+            current._history_user = actor if actor.is_authenticated else None  # type: ignore[attr-defined]
+            current._change_reason = f"{found.custom.get('label', name)}: {comment}"[:100]  # type: ignore[attr-defined]
+            try:
+                current.save()
+            except ConcurrentTransition as exc:
+                raise TransitionConflict(str(exc)) from exc
+            TransitionLog.objects.create(
+                content_type=ContentType.objects.get_for_model(model),
+                object_id=current.pk,
+                transition=name,
+                label=found.custom.get("label", name),
+                from_state=current_state,
+                to_state=fsm_field.get_state(current),
+                actor=actor if actor.is_authenticated else None,
+                comment=comment,
+                arguments={k: str(v) for k, v in arguments.items()},
             )
-        refusal = _refusal(obj, name, actor, comment, internal=internal)
-        if refusal is not None:
-            raise TransitionRefused(refusal[0].upper() + refusal[1:])
-        found = _transition_for(obj, name)
-        assert found is not None
-        getattr(obj, name)(actor=actor, comment=comment, **arguments)
-        obj._history_user = actor if actor.is_authenticated else None  # type: ignore[attr-defined]
-        obj._change_reason = f"{found.custom.get('label', name)}: {comment}"[:100]  # type: ignore[attr-defined]
-        try:
-            obj.save()
-        except ConcurrentTransition as exc:
-            raise TransitionConflict(str(exc)) from exc
-        TransitionLog.objects.create(
-            content_type=ContentType.objects.get_for_model(model),
-            object_id=obj.pk,
-            transition=name,
-            label=found.custom.get("label", name),
-            from_state=current_state,
-            to_state=fsm_field.get_state(obj),
-            actor=actor if actor.is_authenticated else None,
-            comment=comment,
-            arguments={k: str(v) for k, v in arguments.items()},
-        )
-        for effect in _effects.get((model, name), []):
-            effect(obj, actor=actor, comment=comment, arguments=arguments)
+            for effect in _effects.get((model, name), []):
+                effect(current, actor=actor, comment=comment, arguments=arguments)
+    except (TransitionRefused, TransitionConflict) as refused:
+        if obj.pk is not None and model._default_manager.filter(pk=obj.pk).exists():
+            record_refusal(obj, actor, attempted=_label(model, name), reason=str(refused), comment=comment)
+        raise
+    _take_saved(obj, current)
     return obj
+
+
+def _label(model: type[models.Model], name: str) -> str:
+    found = next((t for t in state_field(model).get_all_transitions(model) if t.name == name), None)
+    return str(found.custom.get("label", name)) if found is not None else name
+
+
+def _take_saved(obj: models.Model, saved: models.Model) -> None:
+    """Make the caller's copy what was saved: every column, and the related objects the transition set."""
+    for f in type(obj)._meta.concrete_fields:
+        # Straight into the instance: the state field is protected against assignment.
+        obj.__dict__[f.attname] = saved.__dict__[f.attname]
+    obj._state.fields_cache = dict(saved._state.fields_cache)
+    if isinstance(obj, ConcurrentTransitionMixin):
+        obj._update_initial_state()
+
+
+def record_refusal(
+    obj: models.Model, actor: Viewer, *, attempted: str, reason: str, comment: str = ""
+) -> None:
+    """Keep the trace of a refused decision on ``obj``: who tried what, and why it was refused.
+
+    Call it outside the transaction that refused (which rolls back); inside a larger transaction the trace
+    goes with it if that fails as a whole.
+    """
+    RefusedAttempt.objects.create(
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=obj.pk,
+        attempted=attempted[:200],
+        actor=actor if actor.is_authenticated else None,
+        reason=reason,
+        comment=comment,
+    )
 
 
 def transition_log(objs: Iterable[models.Model]) -> models.QuerySet[TransitionLog]:

@@ -16,7 +16,7 @@ from .actions import (
 from .agencies import Agency, Person
 from .calendar import ClosureDay
 from .clocks import StatutoryClock
-from .transitions import TransitionLog
+from .transitions import RefusedAttempt, TransitionLog
 
 __all__ = [
     "CLOSED_STATES",
@@ -34,6 +34,7 @@ __all__ = [
     "PlanUpload",
     "ProgressNote",
     "Recommendation",
+    "RefusedAttempt",
     "StatutoryClock",
     "Theme",
     "TransitionLog",

@@ -139,9 +139,10 @@ def may_agree(action: Action, user: Any) -> bool:
     )
 
 
+# Four eyes (that the owner never decides) is the door's, declared on each decision's transition below.
 @rule("only a manager who is not the action's owner may sign it off")
 def may_sign_off(action: Action, user: Any) -> bool:
-    return user.has_perm("workflows.sign_off_action") and not _is_owner(action, user)
+    return bool(user.has_perm("workflows.sign_off_action"))
 
 
 @rule("only a manager may discontinue an action")
@@ -151,7 +152,14 @@ def may_discontinue(action: Action, user: Any) -> bool:
 
 @rule("only a manager who is not the action's owner may record its impact")
 def may_record_impact(action: Action, user: Any) -> bool:
-    return user.has_perm("workflows.record_impact") and not _is_owner(action, user)
+    return bool(user.has_perm("workflows.record_impact"))
+
+
+SIGN_OFF_OWN = "you cannot sign off an action you own: a manager who is not the action's owner must"
+IMPACT_OWN = (
+    "you cannot record the impact of an action you own: only a manager who is not the action's owner may "
+    "record its impact"
+)
 
 
 @rule("only an auditor or manager, or the lead of the action's agency, may reopen an action")
@@ -274,6 +282,10 @@ class Action(ConcurrentTransitionMixin, models.Model):
         """Only a draft: once agreed an action is part of the record, and is discontinued instead."""
         return self.state == ActionState.DRAFT
 
+    def is_party(self, user: Any) -> bool:
+        """The owner works on the action and never decides it (four eyes)."""
+        return _is_owner(self, user)
+
     # Transition methods hold only the state change and its milestone fields; transition_perform checks
     # permission and conditions, saves and logs.
 
@@ -316,7 +328,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
         source=ActionState.AWAITING_SIGN_OFF,
         target=ActionState.COMPLETED,
         permission=may_sign_off,
-        custom={"label": "Sign off as complete"},
+        custom={"label": "Sign off as complete", "four_eyes": SIGN_OFF_OWN},
     )
     def sign_off(self, *, actor: Any, **_: Any) -> None:
         now = timezone.now()
@@ -331,6 +343,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
         target=ActionState.IN_PROGRESS,
         permission=may_sign_off,
         custom={
+            "four_eyes": SIGN_OFF_OWN,
             "label": "Reject and return to owner",
             "comment_required": "a reason for rejecting is required",
         },
@@ -345,6 +358,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
         target=ActionState.IMPACT_CONFIRMED,
         permission=may_record_impact,
         custom={
+            "four_eyes": IMPACT_OWN,
             "label": "Confirm impact",
             "comment_required": "say what shows that practice changed (for example a re-audit)",
         },
@@ -359,6 +373,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
         target=ActionState.IMPACT_NOT_EVIDENCED,
         permission=may_record_impact,
         custom={
+            "four_eyes": IMPACT_OWN,
             "label": "Record impact not evidenced (opens a follow-up action)",
             "comment_required": "say why the impact is not evidenced",
         },
@@ -405,6 +420,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
         target=ActionState.DISCONTINUED,
         permission=may_discontinue,
         custom={
+            "four_eyes": "you cannot discontinue an action you own: another manager must",
             "label": "Discontinue",
             "comment_required": "a rationale is required to discontinue an action",
         },

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..models.actions import may_work_on
 from ..selectors import recommendations_open_to
-from ..transitions import register_effect, transition_perform
+from ..transitions import register_effect, require_someone_else, transition_perform
 from .evidence import check_evidence_file
 
 # Relations are checked by the services themselves; the state is protected and changes only by transition.
@@ -128,6 +128,12 @@ def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
                 f: "Only a draft action's owner, theme or due date can be edited; ask for an extension"
                 for f in sorted(set(changes) & DRAFT_ONLY_FIELDS)
             }
+        )
+    if "owner" in changes and changes["owner"] != action.owner:
+        require_someone_else(
+            action,
+            actor,
+            "you cannot hand an action you own to someone else: your agency lead or a manager must",
         )
     if "owner" in changes and changes["owner"] is not None:
         owner_agency = getattr(getattr(changes["owner"], "person", None), "agency_id", None)
