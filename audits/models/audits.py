@@ -158,6 +158,11 @@ class Audit(ConcurrentTransitionMixin, models.Model):
     def get_absolute_url(self) -> str:
         return reverse("audit-detail", args=[self.pk])
 
+    def is_party(self, user: Any) -> bool:
+        """The audit's lead does not waive its own guards (four eyes): another manager decides that
+        moderation goes ahead without the returns."""
+        return self.lead_auditor_id is not None and self.lead_auditor_id == user.pk
+
     @property
     def stage_due_on(self) -> Any:
         """The due date of the stage the audit is in, if it has one."""
@@ -212,6 +217,8 @@ class Audit(ConcurrentTransitionMixin, models.Model):
         conditions=[returns_outstanding],
         permission=may_override_moderation,
         custom={
+            "four_eyes": "you lead this audit: another manager must decide that moderation goes ahead "
+            "without every return",
             "quiet": True,
             "label": "Start moderation without the outstanding returns",
             "comment_required": "say why moderation goes ahead without every return",
@@ -385,6 +392,10 @@ class AgencyReturn(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def is_party(self, user: Any) -> bool:
+        """Anyone of the return's agency answers for it and never excuses it (four eyes)."""
+        return may_complete_return(self, user)
+
     @transition(
         field=state,
         source=ReturnState.OWED,
@@ -402,7 +413,12 @@ class AgencyReturn(ConcurrentTransitionMixin, models.Model):
         source=ReturnState.OWED,
         target=ReturnState.NOT_RECEIVED,
         permission=may_override_moderation,
-        custom={"label": "Record as not received", "comment_required": "say why the return is not needed"},
+        custom={
+            "label": "Record as not received",
+            "comment_required": "say why the return is not needed",
+            "four_eyes": "you cannot record your own agency's return as not received: a manager from another "
+            "agency must",
+        },
     )
     def mark_not_received(self, **_: Any) -> None:
         pass

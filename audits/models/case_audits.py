@@ -40,9 +40,16 @@ def may_progress_case_audit(case_audit: CaseAudit, user: Any) -> bool:
     return _audits_for_agency(case_audit, user)
 
 
+# That the checker is not a party to the case is four eyes, the door's: see CaseAudit.is_party.
 @rule("the follow-up check must be done by an auditor who is not the case's worker")
 def may_check(case_audit: CaseAudit, user: Any) -> bool:
-    return _audits_for_agency(case_audit, user) and case_audit.case_worker_id != user.pk
+    return _audits_for_agency(case_audit, user)
+
+
+CHECK_OWN = (
+    "you cannot make the follow-up check of a case you work on or whose remedial action you own: it must be "
+    "done by an auditor who is not the case's worker"
+)
 
 
 @rule("give the case a grade before recording it as graded")
@@ -119,6 +126,11 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
     def get_absolute_url(self) -> str:
         return reverse("case-audit-detail", args=[self.pk])
 
+    def is_party(self, user: Any) -> bool:
+        """The case's worker and the owners of its remedial actions never check that the shortfalls were
+        addressed: "identified, addressed and checked" by someone else (four eyes)."""
+        return self.case_worker_id == user.pk or self.shortfalls.filter(action__owner_id=user.pk).exists()
+
     @transition(
         field=state,
         source=CaseAuditState.SCHEDULED,
@@ -179,7 +191,7 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
         target=CaseAuditState.CLOSED,
         conditions=[all_addressed],
         permission=may_check,
-        custom={"label": "Close: every shortfall addressed", "quiet": True},
+        custom={"label": "Close: every shortfall addressed", "quiet": True, "four_eyes": CHECK_OWN},
     )
     def close(self, *, actor: Any, **_: Any) -> None:
         self.follow_up_by = actor
@@ -192,6 +204,7 @@ class CaseAudit(ConcurrentTransitionMixin, models.Model):
         conditions=[some_not_addressed],
         permission=may_check,
         custom={
+            "four_eyes": CHECK_OWN,
             "quiet": True,
             "label": "Return to remedial actions",
             "comment_required": "say what the follow-up check found",

@@ -285,6 +285,10 @@ class Section11Return(ConcurrentTransitionMixin, models.Model):
     def get_absolute_url(self) -> str:
         return reverse("section11-return-detail", args=[self.pk])
 
+    def is_party(self, user: Any) -> bool:
+        """The agency assesses itself and never agrees its own return (four eyes)."""
+        return _of_agency(self, user)
+
     @transition(
         field=state,
         source=ReturnState.NOT_STARTED,
@@ -324,7 +328,11 @@ class Section11Return(ConcurrentTransitionMixin, models.Model):
         target=ReturnState.AGREED,
         conditions=[every_rating_agreed, gaps_have_actions],
         permission=may_agree,
-        custom={"label": "Agree the return"},
+        custom={
+            "label": "Agree the return",
+            "four_eyes": "you cannot agree your own agency's return: its reviewer, or a manager, from "
+            "another agency must",
+        },
     )
     def agree(self, **_: Any) -> None:
         self.agreed_at = timezone.now()

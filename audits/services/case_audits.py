@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from workflows.models import Action, Agency, Recommendation
 from workflows.services.actions import action_create
-from workflows.transitions import transition_perform
+from workflows.transitions import permission_refusal, record_refusal, transition_perform
 
 from ..models import CaseAudit, CaseAuditState, Grade, Shortfall
-from ..models.case_audits import may_check, may_progress_case_audit
+from ..models.case_audits import may_progress_case_audit
 
 
 def _works_for(user: User | None, agency: Agency) -> bool:
@@ -113,8 +113,9 @@ def case_audit_follow_up(*, case_audit: CaseAudit, actor: User, checks: list[Sho
     Every shortfall addressed closes the case audit. A shortfall not addressed reopens its remedial action
     with a new due date and returns the case audit to remedial actions. All of it or none of it is saved.
     """
-    if not may_check(case_audit, actor):
-        raise PermissionDenied(may_check.message)
+    refusal = permission_refusal(case_audit, "close", actor)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
     if case_audit.state != CaseAuditState.FOLLOW_UP_CHECK:
         raise ValidationError("The follow-up check has not started")
     shortfalls = {s.pk: s for s in case_audit.shortfalls.select_related("action")}
@@ -132,30 +133,55 @@ def case_audit_follow_up(*, case_audit: CaseAudit, actor: User, checks: list[Sho
         raise ValidationError(errors)
     now = timezone.now()
     with transaction.atomic():
-        for pk, check in by_id.items():
-            shortfall = shortfalls[pk]
-            shortfall.addressed, shortfall.check_comment = check.addressed, check.comment.strip()
-            shortfall.checked_by, shortfall.checked_at = actor, now
-            shortfall._history_user = actor  # type: ignore[attr-defined]
-            shortfall.save()
-            if not check.addressed:
-                assert shortfall.action is not None
-                transition_perform(
-                    obj=shortfall.action,
-                    name="reopen",
-                    actor=actor,
-                    comment=f"Follow-up check of case {case_audit.case_reference}: {check.comment.strip()}",
-                    due_on=check.new_due_on,
-                )
-        if all(c.addressed for c in checks):
-            transition_perform(obj=case_audit, name="close", actor=actor)
-        else:
+        # Of two checks recorded at once, the first wins; the second is refused below, with its trace.
+        locked = CaseAudit.objects.select_for_update().get(pk=case_audit.pk)
+        if locked.state == CaseAuditState.FOLLOW_UP_CHECK:
+            return _record_follow_up(case_audit, actor, checks, shortfalls, now)
+    reason = (
+        f"The follow-up check was already recorded by {_name(locked.follow_up_by)}: "
+        f"the case audit is now {locked.get_state_display().lower()}"
+    )
+    record_refusal(case_audit, actor, attempted="Record the follow-up check", reason=reason)
+    raise ValidationError(reason)
+
+
+def _name(user: User | None) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "someone else"
+
+
+def _record_follow_up(
+    case_audit: CaseAudit,
+    actor: User,
+    checks: list[ShortfallCheck],
+    shortfalls: dict[int, Shortfall],
+    now: dt.datetime,
+) -> CaseAudit:
+    """The checks' writes, inside case_audit_follow_up's transaction and under its lock."""
+    by_id = {c.shortfall_id: c for c in checks}
+    for pk, check in by_id.items():
+        shortfall = shortfalls[pk]
+        shortfall.addressed, shortfall.check_comment = check.addressed, check.comment.strip()
+        shortfall.checked_by, shortfall.checked_at = actor, now
+        shortfall._history_user = actor  # type: ignore[attr-defined]
+        shortfall.save()
+        if not check.addressed:
+            assert shortfall.action is not None
             transition_perform(
-                obj=case_audit,
-                name="return_to_remedial_actions",
+                obj=shortfall.action,
+                name="reopen",
                 actor=actor,
-                comment="; ".join(
-                    f"{shortfalls[c.shortfall_id]}: {c.comment}" for c in checks if not c.addressed
-                ),
+                comment=f"Follow-up check of case {case_audit.case_reference}: {check.comment.strip()}",
+                due_on=check.new_due_on,
             )
+    if all(c.addressed for c in checks):
+        transition_perform(obj=case_audit, name="close", actor=actor)
+    else:
+        transition_perform(
+            obj=case_audit,
+            name="return_to_remedial_actions",
+            actor=actor,
+            comment="; ".join(
+                f"{shortfalls[c.shortfall_id]}: {c.comment}" for c in checks if not c.addressed
+            ),
+        )
     return case_audit
