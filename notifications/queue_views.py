@@ -7,16 +7,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from workflows.forms import PersonChoiceField
 from workflows.models import RAG
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import show_errors
@@ -58,9 +57,6 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "sort": sort,
             "sorts": list(SORTS),
             "today": today,
-            "people": User.objects.filter(is_active=True, person__isnull=False).select_related(
-                "person__agency"
-            ),
             "can_escalate": request.user.has_perm("notifications.manage_chasing"),
             "others": others,
             "other_count": other_count,
@@ -89,10 +85,9 @@ def queue_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     reason = request.POST.get("reason", "")
     try:
         if what == "reassign":
-            who = request.POST.get("owner", "").strip()
-            owner = User.objects.filter(is_active=True).filter(Q(username=who) | Q(email__iexact=who)).first()
-            if owner is None:
-                raise ValidationError({"owner": f"Nobody has the username or email “{who}”"})
+            picker = PersonChoiceField(error_messages={"required": "Say who the new owner is"})
+            picker.scope_to(request.user)
+            owner = picker.clean(request.POST.get("owner", ""))
             done = queue_services.queue_reassign(
                 actor=request.user, actions=selected, owner=owner, reason=reason
             )

@@ -114,6 +114,23 @@ def people_open_to(user: Viewer) -> QuerySet[User]:
     return people.filter(person__agency_id=agency_of_viewer(user))
 
 
+def people_lookup(viewer: Any, text: str, *, limit: int = 20) -> list[User]:
+    """The first ``limit`` people the viewer may pick whose name, username or email contains every word
+    typed, in name order: one query whatever the number of people."""
+    words = text.split()
+    if len(text.strip()) < 2:
+        return []
+    found = people_open_to(viewer).select_related("person__agency")
+    for word in words:
+        found = found.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return list(found.order_by("first_name", "last_name", "username")[:limit])
+
+
 def agencies_open_to(user: Viewer) -> QuerySet[Agency]:
     """Active agencies the user may act for: all for those who see every agency, otherwise their own."""
     agencies = Agency.objects.filter(is_active=True)

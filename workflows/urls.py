@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import actions, home, plans
+from .views import actions, home, people, plans
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("extensions/<int:pk>/decide/", actions.extension_decide_view, name="extension-decide"),
     path("evidence/<int:pk>/download/", actions.evidence_download, name="evidence-download"),
     path("clocks/<int:pk>/", home.clock_page, name="clock-detail"),
+    path("people/lookup/", people.people_lookup_view, name="people-lookup"),
     path("plans/", plans.plans_page, name="plans"),
     path("plans/import/", plans.plan_upload_page, name="plan-upload"),
     path("plans/import/<int:pk>/", plans.plan_import_page, name="plan-import"),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from workflows.forms import ActionForm, RecommendationForm
+from workflows.forms import ActionForm, RecommendationForm, scope_people
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, post_form, transition_from_post
@@ -52,7 +52,7 @@ def audit_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def audit_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("audits.add_audit"):
         raise PermissionDenied("Only auditors and managers commission audits")
-    form = AuditCreateForm(request.POST or None)
+    form = scope_people(AuditCreateForm(request.POST or None), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Audit] = []
         if attempt(
@@ -69,7 +69,9 @@ def audit_edit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
     if not request.user.has_perm("audits.progress_audit"):
         raise PermissionDenied("Only auditors and managers change audits")
-    form = AuditForm(request.POST or None, instance=audit if request.method == "GET" else None)
+    form = scope_people(
+        AuditForm(request.POST or None, instance=audit if request.method == "GET" else None), request.user
+    )
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if getattr(audit, k) != v}
         if attempt(

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from django import forms
 
-from workflows.forms import DATE, PersonChoiceField, people
+from workflows.forms import DATE, PersonChoiceField
 from workflows.models import Agency
 
 from ..models import AgencyReturn, Audit, Finding, Grade
 
 
 class AuditForm(forms.ModelForm):  # type: ignore[type-arg]
-    lead_auditor = PersonChoiceField(queryset=people(), required=False)
+    lead_auditor = PersonChoiceField(required=False)
     chair = PersonChoiceField(
-        queryset=people(),
         required=False,
         label="Chair of the commissioning group",
         help_text="Second rung of escalation",
@@ -59,7 +58,6 @@ class CaseForm(forms.Form):
 class ParticipationForm(forms.Form):
     agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
     contact = PersonChoiceField(
-        queryset=people(),
         required=False,
         label="Who completes the agency's returns (leave empty for its leads)",
     )
@@ -86,8 +84,8 @@ class CaseAuditForm(forms.Form):
     agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
     case_reference = forms.CharField(label="Pseudonymised case reference", max_length=30)
     scheduled_for = forms.DateField(widget=DATE)
-    case_worker = PersonChoiceField(queryset=people(), required=False, label="The case's worker")
-    auditor = PersonChoiceField(queryset=people(), required=False, label="Auditor (you, if empty)")
+    case_worker = PersonChoiceField(required=False, label="The case's worker")
+    auditor = PersonChoiceField(required=False, label="Auditor (you, if empty)")
 
 
 class GradeForm(forms.Form):

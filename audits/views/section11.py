@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from workflows.forms import DATE, ActionForm, PersonChoiceField, people
+from workflows.forms import DATE, ActionForm, PersonChoiceField, scope_people
 from workflows.models import Agency
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.actions import EvidenceForm
@@ -45,7 +45,7 @@ RATINGS = [("", "Choose a rating"), *Rating.choices]
 
 class CycleForm(forms.Form):
     name = forms.CharField(max_length=200)
-    lead = PersonChoiceField(queryset=people())
+    lead = PersonChoiceField()
     returns_due_on = forms.DateField(widget=DATE, required=False, label="Returns due")
     challenge_due_on = forms.DateField(widget=DATE, required=False, label="Challenge due")
     action_plan_due_on = forms.DateField(widget=DATE, required=False, label="Action plans due")
@@ -54,14 +54,13 @@ class CycleForm(forms.Form):
 class AgencyForm(forms.Form):
     agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
     owner = PersonChoiceField(
-        queryset=people(),
         required=False,
         label="Who completes the return (leave empty for the agency's leads)",
     )
 
 
 class ReviewerForm(forms.Form):
-    reviewer = PersonChoiceField(queryset=people(), label="Reviewer (from another agency)")
+    reviewer = PersonChoiceField(label="Reviewer (from another agency)")
 
 
 class RatingForm(forms.Form):
@@ -105,7 +104,7 @@ def cycle_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def cycle_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("audits.run_section11"):
         raise PermissionDenied("Only auditors and managers run section 11 cycles")
-    form = CycleForm(request.POST or None)
+    form = scope_people(CycleForm(request.POST or None), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Section11Cycle] = []
         if attempt(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from workflows.forms import DATE, PersonChoiceField, people
+from workflows.forms import DATE, PersonChoiceField
 from workflows.models import Agency
 
 from ..models import PracticeReview, RapidReview
@@ -13,8 +13,8 @@ RAPID_DATES = ["became_aware_on", "notified_on", "panel_meeting_on", "sent_to_pa
 
 
 class RapidReviewForm(forms.ModelForm):  # type: ignore[type-arg]
-    lead = PersonChoiceField(queryset=people(), help_text="Answers for the clocks and is chased by them")
-    chair = PersonChoiceField(queryset=people(), required=False)
+    lead = PersonChoiceField(help_text="Answers for the clocks and is chased by them")
+    chair = PersonChoiceField(required=False)
 
     class Meta:
         model = RapidReview
@@ -53,7 +53,6 @@ class RapidReviewCreateForm(RapidReviewForm):
 class AskAgencyForm(forms.Form):
     agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
     owner = PersonChoiceField(
-        queryset=people(),
         required=False,
         label="Who completes the chronology (leave empty for the agency's leads)",
     )
@@ -72,8 +71,8 @@ class ChronologyForm(forms.Form):
 
 
 class PracticeReviewForm(forms.ModelForm):  # type: ignore[type-arg]
-    lead = PersonChoiceField(queryset=people())
-    chair = PersonChoiceField(queryset=people(), required=False)
+    lead = PersonChoiceField()
+    chair = PersonChoiceField(required=False)
     publication_url = forms.URLField(
         label="Link to the published report", required=False, assume_scheme="https"
     )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from workflows.forms import ActionForm, RecommendationForm
+from workflows.forms import ActionForm, RecommendationForm, scope_people
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, post_form, transition_from_post
@@ -82,7 +82,7 @@ def _create(
 ) -> HttpResponse:
     _require_progress(request)
     # A practice review commissioned from its rapid review's page arrives with ?rapid_review=<id>.
-    form = form_class(request.POST or None, initial=request.GET.dict())
+    form = scope_people(form_class(request.POST or None, initial=request.GET.dict()), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Any] = []
         if attempt(
@@ -111,7 +111,9 @@ def review_edit_page(request: AuthenticatedHttpRequest, kind: str, pk: int) -> H
     review = _visible(request, kind, pk)
     _require_progress(request)
     _, _, form_class, update = KINDS[kind]
-    form = form_class(request.POST or None, instance=review if request.method == "GET" else None)
+    form = scope_people(
+        form_class(request.POST or None, instance=review if request.method == "GET" else None), request.user
+    )
     if request.method == "POST" and form.is_valid():
         changes = {k: v for k, v in form.cleaned_data.items() if getattr(review, k) != v}
         if attempt(request, lambda: update(review=review, actor=request.user, **changes), "Saved"):

@@ -33,17 +33,13 @@ def test_manager_takes_a_rapid_review_from_notified_to_submitted_to_panel(  # ty
         (notified - dt.timedelta(days=1)).isoformat()
     )
     page.get_by_label("Date the national Panel was notified").fill(notified.isoformat())
-    page.get_by_label("Lead", exact=True).select_option(
-        label=f"{manager.get_full_name()} ({manager.person.agency})"
-    )
+    page.get_by_label("Lead", exact=True).fill(f"{manager.get_full_name()} ({manager.person.agency})")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("RR-2026-09: rapid review to the national Panel")).to_be_visible()
     expect(page.get_by_text("Ask at least one agency for its chronology")).to_be_visible()
 
     page.get_by_label("Agency", exact=True).select_option(label="Greater Manchester Police")
-    page.get_by_label("Who completes the chronology").select_option(
-        label=f"{owner.get_full_name()} (Greater Manchester Police)"
-    )
+    page.get_by_label("Who completes the chronology").fill(owner.username)
     page.get_by_role("button", name="Ask agency").click()
     expect(page.get_by_role("link", name="Greater Manchester Police")).to_be_visible()
     page.get_by_role("button", name="Start information gathering (chronologies become due)").click()
