@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("workflows.api.urls")),
     path("api/", include("audits.api.urls")),
     path("api/", include("reviews.api.urls")),
+    path("", include("accounts.urls")),
     path("", include("notifications.urls")),
     path("", include("audits.urls")),
     path("", include("reviews.urls")),

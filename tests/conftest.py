@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from celery import Celery
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -83,6 +84,14 @@ def use_redis(redis_url: str, settings: SettingsWrapper) -> str:
     settings.REDIS_URL = redis_url
     settings.CELERY_BROKER_URL = redis_url
     return redis_url
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """The API throttles count in the cache: each test starts with nothing counted."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

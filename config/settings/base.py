@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "audits",
     "reviews",
     "notifications",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -142,12 +143,28 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Followthrough <followthr
 # Links in emails must be absolute; the site's public address is configuration, not a guess.
 FOLLOWTHROUGH_BASE_URL = env("FOLLOWTHROUGH_BASE_URL", default="http://127.0.0.1:8000")
 
+# How many reverse proxies in front of the site add to X-Forwarded-For: the address the lockout, the API
+# throttles and the sign-in record see is the one the outermost of them received (accounts.addresses).
+FOLLOWTHROUGH_TRUSTED_PROXIES = env.int("FOLLOWTHROUGH_TRUSTED_PROXIES", default=0)
+
 REST_FRAMEWORK = {
+    # Never a password on an API call: the browser's session (with its CSRF check) or a personal token.
+    # The token comes first so a caller without either is told to send one (401, WWW-Authenticate).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.PersonRateThrottle",
+        "accounts.throttling.AddressRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("FOLLOWTHROUGH_API_RATE_PERSON", default="1200/hour"),
+        "anon": env("FOLLOWTHROUGH_API_RATE_ANONYMOUS", default="60/hour"),
+        # Wrong tokens from one address.
+        "failed_token": env("FOLLOWTHROUGH_API_RATE_FAILED_TOKEN", default="20/hour"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
