@@ -208,7 +208,9 @@ def assign_reviewer_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 def return_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     agency_return = _visible_return(request, pk)
     ratings = list(
-        agency_return.ratings.select_related("standard", "recommendation").prefetch_related("evidence")
+        agency_return.ratings.select_related("standard", "recommendation").prefetch_related(
+            "evidence", "recommendation__actions"
+        )
     )
     editable = agency_return.state in (
         Section11ReturnState.NOT_STARTED,

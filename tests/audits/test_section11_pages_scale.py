@@ -39,3 +39,57 @@ def test_the_cycle_page_costs_the_same_with_2_and_40_people_and_more_agencies(
     many, content = cycle_page()
     assert few == many
     assert "People39" not in content
+
+
+def test_the_return_page_costs_the_same_however_long_its_challenge_and_evidence(
+    cycle: Section11Cycle, manager: User, owner: User, health_lead: User
+) -> None:
+    from audits.models import Rating, Section11Return
+    from audits.services.section11 import (
+        challenge_review,
+        rating_add_action,
+        rating_add_evidence,
+        return_assign_reviewer,
+    )
+    from tests.audits.helpers import rate_all
+    from workflows.transitions import transition_perform
+
+    def the_return() -> Section11Return:
+        return Section11Return.objects.get(cycle=cycle, agency=owner.person.agency)
+
+    rate_all(the_return(), owner)
+    transition_perform(obj=the_return(), name="submit", actor=owner)
+    transition_perform(obj=cycle, name="start_challenge", actor=manager)
+    return_assign_reviewer(agency_return=the_return(), actor=manager, reviewer=health_lead)
+    transition_perform(obj=the_return(), name="begin_challenge", actor=manager)
+    client = Client()
+    client.force_login(owner)
+
+    def return_page() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/section11/returns/{the_return().pk}/").status_code == 200
+        return len(queries)
+
+    ratings = list(the_return().ratings.order_by("standard__number"))
+    challenge_review(
+        rating=ratings[0], actor=health_lead, agree=False, proposed_rating=Rating.AMBER, reasoning="x"
+    )
+    few = return_page()
+    for rating in ratings[1:]:
+        challenge_review(
+            rating=rating, actor=health_lead, agree=False, proposed_rating=Rating.RED, reasoning="y"
+        )
+        rating_add_evidence(rating=rating, actor=owner, description="More", url="https://example.org/more")
+    from audits.services.section11 import challenge_respond
+
+    for rating in ratings:
+        challenge_respond(rating=rating, actor=owner, accept=True)
+        for n in range(2):
+            rating_add_action(
+                rating=rating,
+                actor=manager,
+                description=f"Close the gap {n}",
+                owner=owner,
+                due_on=cycle.challenge_due_on,
+            )
+    assert return_page() == few
