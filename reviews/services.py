@@ -268,12 +268,16 @@ def practice_review_create(
     if unknown:
         raise ValidationError({f: "This field cannot be set here" for f in sorted(unknown)})
     if rapid_review is not None:
-        if hasattr(rapid_review, "practice_review"):
-            raise ValidationError("This rapid review already has its practice review")
         fields.setdefault("child_reference", rapid_review.child_reference)
         fields.setdefault("chair", rapid_review.chair)
-    review = PracticeReview(reference=reference.strip(), rapid_review=rapid_review, **fields)
     with transaction.atomic():
+        if rapid_review is not None:
+            # Asked of the database under the rapid review's lock, not of ``rapid_review.practice_review``:
+            # a form that has built the new review has already cached it there as the rapid review's own.
+            RapidReview.objects.select_for_update().get(pk=rapid_review.pk)
+            if PracticeReview.objects.filter(rapid_review=rapid_review).exists():
+                raise ValidationError("This rapid review already has its practice review")
+        review = PracticeReview(reference=reference.strip(), rapid_review=rapid_review, **fields)
         save_checked(review, actor)
         practice_review_clocks(review)
     return review

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from notifications.models import OutboxEntry
 from notifications.sweep import sweep
-from reviews.models import Chronology, ChronologyState, RapidReview
+from reviews.models import Chronology, ChronologyState, PracticeReview, RapidReview
 from reviews.services import (
     chronology_save,
     practice_review_create,
@@ -305,3 +305,42 @@ def test_the_review_page_shows_its_timeline(asked_review: RapidReview, manager: 
     page = client.get(f"/reviews/rapid/{asked_review.pk}/").content.decode()
     assert "Start information gathering (chronologies become due): Notified → Information gathering" in page
     assert "Chronology (Greater Manchester Police): Submit the chronology: Owed → Submitted" in page
+
+
+def test_a_manager_commissions_the_practice_review_from_the_rapid_reviews_page(
+    asked_review: RapidReview, manager: User
+) -> None:
+    client = Client()
+    client.force_login(manager)
+    form = client.get(f"/reviews/practice/new/?rapid_review={asked_review.pk}")
+    assert form.status_code == 200
+    response = client.post(
+        f"/reviews/practice/new/?rapid_review={asked_review.pk}",
+        {
+            "reference": "L-1",
+            "rapid_review": asked_review.pk,
+            "title": "Child A",
+            "child_reference": "Child A",
+            "decided_on": "2027-01-12",
+            "lead": manager.pk,
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "already has its practice review" not in page
+    practice = PracticeReview.objects.get(rapid_review=asked_review)
+    assert response.redirect_chain[-1][0] == f"/reviews/practice/{practice.pk}/"
+    # The second attempt, from a page loaded before the first, is still refused.
+    again = client.post(
+        "/reviews/practice/new/",
+        {
+            "reference": "L-2",
+            "rapid_review": asked_review.pk,
+            "title": "Child A",
+            "child_reference": "Child A",
+            "decided_on": "2027-01-12",
+            "lead": manager.pk,
+        },
+    )
+    assert again.status_code == 200 and "already" in again.content.decode()
+    assert PracticeReview.objects.count() == 1
