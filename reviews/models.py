@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -16,6 +19,16 @@ from workflows.models import Agency, Recommendation
 from workflows.selectors import open_actions_of, recommendations_without_agreed_action
 from workflows.transitions import rule
 from workflows.validators import validate_case_reference
+
+
+def past_dates(record: models.Model, names: list[str]) -> dict[str, str]:
+    """Refusals for those of the record's dates that are in the future: a record of what happened."""
+    today = timezone.localdate()
+    return {
+        name: f"{capfirst(record._meta.get_field(name).verbose_name)} cannot be in the future"
+        for name in names
+        if getattr(record, name) is not None and getattr(record, name) > today
+    }
 
 
 @rule("only a reviewer or a manager may progress a review")
@@ -115,6 +128,21 @@ class RapidReview(ConcurrentTransitionMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("rapid-review-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        """The dates record what has happened, in the order it must happen: none is in the future, and
+        none is before the step it follows."""
+        dates = ["became_aware_on", "notified_on", "panel_meeting_on", "sent_to_panel_on"]
+        errors = past_dates(self, dates)
+        for earlier, later in pairwise(dates):
+            first, then = getattr(self, earlier), getattr(self, later)
+            if first is not None and then is not None and then < first and later not in errors:
+                errors[later] = (
+                    f"{capfirst(self._meta.get_field(later).verbose_name)} cannot be before the "
+                    f"{self._meta.get_field(earlier).verbose_name} ({first:%-d %B %Y})"
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_open(self) -> bool:
@@ -339,6 +367,21 @@ class PracticeReview(ConcurrentTransitionMixin, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("practice-review-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        errors = past_dates(self, ["decided_on", "published_on"])
+        decided, published = self.decided_on, self.published_on
+        if (
+            decided is not None
+            and published is not None
+            and published < decided
+            and "published_on" not in errors
+        ):
+            errors["published_on"] = (
+                f"The review cannot be published before it was decided on ({decided:%-d %B %Y})"
+            )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_open(self) -> bool:

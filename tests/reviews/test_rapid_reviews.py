@@ -56,6 +56,7 @@ def test_walk_a_rapid_review_from_notified_to_closed_through_the_api(
     health_lead: User,
     police: Agency,
     health: Agency,
+    after_christmas: dt.date,
 ) -> None:
     lead = api(manager)
     created = lead.post(
@@ -344,3 +345,64 @@ def test_a_manager_commissions_the_practice_review_from_the_rapid_reviews_page(
     )
     assert again.status_code == 200 and "already" in again.content.decode()
     assert PracticeReview.objects.count() == 1
+
+
+def test_a_manager_cannot_record_the_panel_notified_before_the_authority_knew_or_in_the_future(
+    rapid_review: RapidReview, manager: User, after_christmas: dt.date
+) -> None:
+    before = "Date the national Panel was notified cannot be before the date the local authority became aware"
+    tomorrow = (after_christmas + dt.timedelta(days=1)).isoformat()
+    client = Client()
+    client.force_login(manager)
+    edit = f"/reviews/rapid/{rapid_review.pk}/edit/"
+    fields = {
+        "child_reference": "Child A",
+        "incident_type": "serious_harm",
+        "became_aware_on": "2026-12-17",
+        "lead": manager.pk,
+    }
+    page = client.post(edit, {**fields, "notified_on": "2026-12-16"}).content.decode()
+    assert f"{before} (17 December 2026)" in page
+    page = client.post(edit, {**fields, "notified_on": tomorrow}).content.decode()
+    assert "Date the national Panel was notified cannot be in the future" in page
+    page = client.post(edit, {**fields, "notified_on": "2026-12-21", "panel_meeting_on": tomorrow}).content
+    assert "Date of the panel meeting cannot be in the future" in page.decode()
+    create = client.post("/reviews/rapid/new/", {**fields, "reference": "RR-F", "became_aware_on": tomorrow})
+    assert "Date the local authority became aware cannot be in the future" in create.content.decode()
+
+    response = api(manager).patch(
+        f"/api/rapid-reviews/{rapid_review.pk}/", {"notified_on": "2026-12-16"}, format="json"
+    )
+    assert response.status_code == 400 and before in str(response.json())
+    response = api(manager).post(
+        "/api/rapid-reviews/",
+        {**fields, "reference": "RR-F", "became_aware_on": "2026-12-17", "notified_on": tomorrow},
+        format="json",
+    )
+    assert response.status_code == 400 and "cannot be in the future" in str(response.json())
+    rapid_review.refresh_from_db()
+    assert rapid_review.notified_on == NOTIFIED and RapidReview.objects.count() == 1
+
+
+def test_a_practice_review_cannot_be_published_before_it_was_decided_or_in_the_future(
+    manager: User, after_christmas: dt.date
+) -> None:
+    with pytest.raises(ValidationError, match="cannot be published before it was decided on"):
+        practice_review_create(
+            actor=manager,
+            reference="L-9",
+            title="Child B",
+            child_reference="Child B",
+            decided_on=dt.date(2027, 1, 12),
+            published_on=dt.date(2027, 1, 11),
+            lead=manager,
+        )
+    with pytest.raises(ValidationError, match="cannot be in the future"):
+        practice_review_create(
+            actor=manager,
+            reference="L-9",
+            title="Child B",
+            child_reference="Child B",
+            decided_on=after_christmas + dt.timedelta(days=1),
+            lead=manager,
+        )
