@@ -21,11 +21,17 @@ from workflows.transitions import rule
 from workflows.validators import validate_case_reference
 
 
+def _label(record: models.Model, name: str) -> str:
+    field = record._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.verbose_name)
+
+
 def past_dates(record: models.Model, names: list[str]) -> dict[str, str]:
     """Refusals for those of the record's dates that are in the future: a record of what happened."""
     today = timezone.localdate()
     return {
-        name: f"{capfirst(record._meta.get_field(name).verbose_name)} cannot be in the future"
+        name: f"{capfirst(_label(record, name))} cannot be in the future"
         for name in names
         if getattr(record, name) is not None and getattr(record, name) > today
     }
@@ -138,8 +144,8 @@ class RapidReview(ConcurrentTransitionMixin, models.Model):
             first, then = getattr(self, earlier), getattr(self, later)
             if first is not None and then is not None and then < first and later not in errors:
                 errors[later] = (
-                    f"{capfirst(self._meta.get_field(later).verbose_name)} cannot be before the "
-                    f"{self._meta.get_field(earlier).verbose_name} ({first:%-d %B %Y})"
+                    f"{capfirst(_label(self, later))} cannot be before the {_label(self, earlier)} "
+                    f"({first:%-d %B %Y})"
                 )
         if errors:
             raise ValidationError(errors)

@@ -365,8 +365,10 @@ def test_a_manager_cannot_record_the_panel_notified_before_the_authority_knew_or
     assert f"{before} (17 December 2026)" in page
     page = client.post(edit, {**fields, "notified_on": tomorrow}).content.decode()
     assert "Date the national Panel was notified cannot be in the future" in page
-    page = client.post(edit, {**fields, "notified_on": "2026-12-21", "panel_meeting_on": tomorrow}).content
-    assert "Date of the panel meeting cannot be in the future" in page.decode()
+    page = client.post(
+        edit, {**fields, "notified_on": "2026-12-21", "panel_meeting_on": tomorrow}
+    ).content.decode()
+    assert "Date of the panel meeting cannot be in the future" in page
     create = client.post("/reviews/rapid/new/", {**fields, "reference": "RR-F", "became_aware_on": tomorrow})
     assert "Date the local authority became aware cannot be in the future" in create.content.decode()
 
