@@ -323,7 +323,7 @@ def test_a_manager_commissions_the_practice_review_from_the_rapid_reviews_page(
             "title": "Child A",
             "child_reference": "Child A",
             "decided_on": "2027-01-12",
-            "lead": manager.pk,
+            "lead": manager.username,
         },
         follow=True,
     )
@@ -340,7 +340,7 @@ def test_a_manager_commissions_the_practice_review_from_the_rapid_reviews_page(
             "title": "Child A",
             "child_reference": "Child A",
             "decided_on": "2027-01-12",
-            "lead": manager.pk,
+            "lead": manager.username,
         },
     )
     assert again.status_code == 200 and "already" in again.content.decode()
@@ -359,7 +359,7 @@ def test_a_manager_cannot_record_the_panel_notified_before_the_authority_knew_or
         "child_reference": "Child A",
         "incident_type": "serious_harm",
         "became_aware_on": "2026-12-17",
-        "lead": manager.pk,
+        "lead": manager.username,
     }
     page = client.post(edit, {**fields, "notified_on": "2026-12-16"}).content.decode()
     assert f"{before} (17 December 2026)" in page
@@ -376,9 +376,11 @@ def test_a_manager_cannot_record_the_panel_notified_before_the_authority_knew_or
         f"/api/rapid-reviews/{rapid_review.pk}/", {"notified_on": "2026-12-16"}, format="json"
     )
     assert response.status_code == 400 and before in str(response.json())
+    page = client.post(edit, {**fields, "notified_on": "2026-12-21"}, follow=True).content.decode()
+    assert "cannot be" not in page and "Saved" in page
     response = api(manager).post(
         "/api/rapid-reviews/",
-        {**fields, "reference": "RR-F", "became_aware_on": "2026-12-17", "notified_on": tomorrow},
+        {**fields, "reference": "RR-F", "lead": manager.pk, "notified_on": tomorrow},
         format="json",
     )
     assert response.status_code == 400 and "cannot be in the future" in str(response.json())
