@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workflows.sign_off_action",
         "workflows.discontinue_action",
         "workflows.decide_extension",
+        "workflows.decide_change_request",
         "workflows.record_impact",
         "workflows.reopen_action",
         "workflows.import_plan",

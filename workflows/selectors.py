@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -19,6 +19,7 @@ from .models import (
     PROGRESS_UPDATE,
     RAG,
     Action,
+    ActionChangeRequest,
     ActionState,
     Agency,
     Evidence,
@@ -27,10 +28,12 @@ from .models import (
     ProgressNote,
     Recommendation,
 )
+from .models.actions import ActionRequest, RequestDecision
 from .timeline import TimelineEntry, registered_entries
 from .transitions import state_field, transition_log
 
 Viewer = User | AnonymousUser
+RequestT = TypeVar("RequestT", bound=ActionRequest)
 
 
 def sees_all_agencies(user: Viewer) -> bool:
@@ -231,16 +234,24 @@ def awaiting_sign_off(user: Viewer) -> QuerySet[ActionWithRag]:
     ).order_by(Coalesce("submitted_at", "created_at"), "id")
 
 
-def pending_extensions(user: Viewer) -> QuerySet[ExtensionRequest]:
-    if not user.has_perm("workflows.decide_extension"):
-        return ExtensionRequest.objects.none()
+def _requests_to_decide(model: type[RequestT], user: Viewer) -> QuerySet[RequestT]:
+    """Pending requests ``user`` may decide: never on their own action nor ones they asked for."""
+    if not user.is_authenticated or not user.has_perm(model.decide_permission):
+        return model._default_manager.none()
     return (
-        ExtensionRequest.objects.filter(
-            decision=ExtensionRequest.Decision.PENDING, action__in=actions_visible_to(user)
-        )
+        model._default_manager.filter(decision=RequestDecision.PENDING, action__in=actions_visible_to(user))
         .exclude(action__owner_id=user.pk)
+        .exclude(requested_by_id=user.pk)
         .select_related("action", "requested_by")
     )
+
+
+def pending_extensions(user: Viewer) -> QuerySet[ExtensionRequest]:
+    return _requests_to_decide(ExtensionRequest, user)
+
+
+def pending_change_requests(user: Viewer) -> QuerySet[ActionChangeRequest]:
+    return _requests_to_decide(ActionChangeRequest, user)
 
 
 # Fields that transitions, progress notes and extensions set as they happen: those entries already say so.
@@ -261,6 +272,30 @@ TIMELINE_QUIET_FIELDS = {
 }
 
 
+def person_name(user: Any) -> str:
+    return str(user.get_full_name() or user.username)
+
+
+def _shown(field: Any, value: Any, related: dict[Any, dict[Any, Any]]) -> str:
+    """A field's value as a person reads it: a name, a label, a date in words; never an id or a slug."""
+    if value is None or value == "":
+        return "—"
+    if field.many_to_one or field.one_to_one:
+        found = related[field.related_model].get(value)
+        if found is None:
+            return "(since deleted)"
+        return person_name(found) if isinstance(found, User) else str(found)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.datetime):
+        return f"{timezone.localtime(value):%-d %B %Y, %H:%M}"
+    if isinstance(value, dt.date):
+        return f"{value:%-d %B %Y}"
+    return str(value)
+
+
 def object_timeline(
     objs: Sequence[models.Model],
     *,
@@ -270,9 +305,11 @@ def object_timeline(
 ) -> list[TimelineEntry]:
     """Workflow objects' transitions, the changes to their fields (except the ``quiet`` ones, which
     transitions set and already say, and saves whose change reason is in ``said_elsewhere``, which
-    another entry says whole) and what registered sources (chasing) add, unsorted.
+    another entry says whole) with the reason given, and what registered sources (chasing) add, unsorted.
+    Values read as people's names, labels and dates.
 
-    The objects are of one model; a fixed number of queries however many there are.
+    The objects are of one model; a fixed number of queries however many there are (one more for each
+    model the changed fields point to).
     """
     if not objs:
         return []
@@ -284,7 +321,7 @@ def object_timeline(
         return str(dict(state.flatchoices).get(value, value))
 
     def label(name: str) -> str:
-        return str(getattr(model._meta.get_field(name), "verbose_name", name))
+        return str(getattr(model._meta.get_field(name), "verbose_name", name)).capitalize()
 
     entries = [
         TimelineEntry(
@@ -302,20 +339,39 @@ def object_timeline(
         .select_related("history_user")
         .order_by("id", "history_date", "history_id")
     )
+    changes = []
     for older, newer in pairwise(records):
         if older.id != newer.id or newer.history_change_reason in said_elsewhere:
             continue
         changed = [c for c in newer.diff_against(older).changes if c.field not in quiet]
         if changed:
-            entries.append(
-                TimelineEntry(
-                    at=newer.history_date,
-                    kind="change",
-                    who=newer.history_user,
-                    summary=f"{prefix(by_pk[newer.id])}Changed " + ", ".join(label(c.field) for c in changed),
-                    detail="; ".join(f"{label(c.field)}: {c.old or '—'} → {c.new or '—'}" for c in changed),
+            changes.append((newer, changed))
+    # What the changed relations point to, one query per model they point to.
+    wanted: dict[Any, set[Any]] = {}
+    for _, changed in changes:
+        for c in changed:
+            field = model._meta.get_field(c.field)
+            if field.many_to_one or field.one_to_one:
+                wanted.setdefault(field.related_model, set()).update(
+                    v for v in (c.old, c.new) if v is not None
                 )
+    related = {target: target._default_manager.in_bulk(ids) for target, ids in wanted.items()}
+    for newer, changed in changes:
+        entries.append(
+            TimelineEntry(
+                at=newer.history_date,
+                kind="change",
+                who=newer.history_user,
+                summary=f"{prefix(by_pk[newer.id])}Changed "
+                + ", ".join(label(c.field).lower() for c in changed),
+                detail="; ".join(
+                    f"{label(c.field)}: {_shown(model._meta.get_field(c.field), c.old, related)} → "
+                    f"{_shown(model._meta.get_field(c.field), c.new, related)}"
+                    for c in changed
+                ),
+                reason=newer.history_change_reason or "",
             )
+        )
     return entries + registered_entries(objs)
 
 
@@ -361,6 +417,31 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
                     who=ext.decided_by,
                     summary=f"Extension {ext.get_decision_display().lower()}",
                     detail=ext.decision_comment,
+                )
+            )
+    for change in ActionChangeRequest.objects.filter(action=action).select_related(
+        "requested_by", "decided_by"
+    ):
+        wording = "; ".join(f"{name}: {old or '—'} → {new or '—'}" for name, old, new in change.changes())
+        entries.append(
+            TimelineEntry(
+                at=change.requested_at,
+                kind="change_request",
+                who=change.requested_by,
+                summary="Change requested to the agreed wording",
+                detail=wording,
+                reason=change.reason,
+            )
+        )
+        if change.decided_at is not None:
+            entries.append(
+                TimelineEntry(
+                    at=change.decided_at,
+                    kind="change_request",
+                    who=change.decided_by,
+                    summary=f"Change request {change.get_decision_display().lower()}",
+                    detail=wording,
+                    reason=change.decision_comment,
                 )
             )
     return sorted(entries, key=lambda e: e.at)

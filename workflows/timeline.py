@@ -20,6 +20,8 @@ class TimelineEntry:
     who: Any
     summary: str
     detail: str = ""
+    # Why, in the words of the person who did it (a reassignment's reason, a decision's comment).
+    reason: str = ""
 
 
 # Called with objects of one model; answers for all of them in a fixed number of queries.

@@ -13,7 +13,14 @@ urlpatterns = [
     path("actions/<int:pk>/progress/", actions.action_progress_view, name="action-progress"),
     path("actions/<int:pk>/evidence/", actions.action_evidence_view, name="action-evidence"),
     path("actions/<int:pk>/extension/", actions.action_extension_view, name="action-extension"),
+    path("actions/<int:pk>/edit/", actions.action_edit_view, name="action-edit"),
+    path(
+        "actions/<int:pk>/change-request/", actions.action_change_request_view, name="action-change-request"
+    ),
     path("extensions/<int:pk>/decide/", actions.extension_decide_view, name="extension-decide"),
+    path(
+        "change-requests/<int:pk>/decide/", actions.change_request_decide_view, name="change-request-decide"
+    ),
     path("evidence/<int:pk>/download/", actions.evidence_download, name="evidence-download"),
     path("clocks/<int:pk>/", home.clock_page, name="clock-detail"),
     path("people/lookup/", people.people_lookup_view, name="people-lookup"),

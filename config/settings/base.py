@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "Grade": "workflows.validators.Grade",
         "Section11Rating": "audits.models.section11.Rating",
+        "RequestDecision": "workflows.models.actions.RequestDecision",
+        "DecisionChoice": [("approve", "Approve"), ("refuse", "Refuse")],
     },
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -25,13 +25,13 @@ def test_every_transition_and_field_change_is_on_the_history_with_who_and_why(
     owner: User, manager: User
 ) -> None:
     action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
-    action_update(action=action, actor=owner, outcome_measure="All 40 staff trained")
+    action_update(action=action, actor=owner, priority="high")
     records = list(action.history.order_by("history_date"))
     assert [r.state for r in records] == ["draft", "agreed", "in_progress", "in_progress"]
     assert records[1].history_user == manager
     assert records[1].history_change_reason.startswith("Agree")
     assert records[-1].history_user == owner
-    assert records[-1].outcome_measure == "All 40 staff trained"
+    assert records[-1].priority == "high"
 
 
 def test_recommendation_changes_are_on_the_history(manager: User) -> None:

@@ -7,15 +7,30 @@ from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from rest_framework import exceptions, mixins, serializers, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import OPEN_STATES, RAG, Action, ActionState, Agency, Recommendation, Theme, TransitionLog
+from ..models import (
+    OPEN_STATES,
+    RAG,
+    Action,
+    ActionChangeRequest,
+    ActionState,
+    Agency,
+    ExtensionRequest,
+    Recommendation,
+    Theme,
+    TransitionLog,
+)
 from ..selectors import action_list, actions_visible_to, recommendations_visible_to, sees_all_agencies
 from ..services import actions as services
-from .transitions import TransitionsMixin
+from ..transitions import TransitionConflict
+from .transitions import TransitionError, TransitionsMixin
 
 
 def actor_of(request: Request) -> User:
@@ -89,6 +104,61 @@ class ActionSerializer(serializers.ModelSerializer[Action]):
         ]
 
 
+class ActionRequestFields:
+    fields = [
+        "id",
+        "action",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "decision",
+        "decision_comment",
+        "decided_by",
+        "decided_at",
+    ]
+
+
+class ChangeRequestSerializer(serializers.ModelSerializer[ActionChangeRequest]):
+    class Meta:
+        model = ActionChangeRequest
+        fields = [
+            *ActionRequestFields.fields,
+            "old_description",
+            "new_description",
+            "old_outcome_measure",
+            "new_outcome_measure",
+            "old_difference_for_children",
+            "new_difference_for_children",
+        ]
+        read_only_fields = fields
+
+
+class ExtensionRequestSerializer(serializers.ModelSerializer[ExtensionRequest]):
+    class Meta:
+        model = ExtensionRequest
+        fields = [*ActionRequestFields.fields, "current_due_on", "requested_due_on"]
+        read_only_fields = fields
+
+
+class ChangeAskSerializer(serializers.Serializer[Any]):
+    """New wording for an agreed action; a field left out keeps its text."""
+
+    description = serializers.CharField(required=False)
+    outcome_measure = serializers.CharField(required=False, allow_blank=True)
+    difference_for_children = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField()
+
+
+class ExtensionAskSerializer(serializers.Serializer[Any]):
+    requested_due_on = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class DecisionSerializer(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")])
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class ActionFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=ActionState.choices)
     rag = django_filters.MultipleChoiceFilter(choices=RAG.choices)
@@ -154,6 +224,114 @@ class ActionViewSet(
             # The action's state refuses, not the request: 409, as for a transition from a changed state.
             return Response({"detail": " ".join(refusal.messages)}, status=409)
         return Response(status=204)
+
+    def _requests(
+        self,
+        request: Request,
+        *,
+        related: str,
+        output: type[serializers.ModelSerializer[Any]],
+        ask: type[serializers.Serializer[Any]],
+        service: Any,
+    ) -> Response:
+        action = self.get_object()
+        if request.method == "GET":
+            asked = getattr(action, related).select_related("requested_by", "decided_by")
+            return Response(output(asked, many=True).data)
+        body = ask(data=request.data)
+        body.is_valid(raise_exception=True)
+        made = call_service(service, action=action, actor=actor_of(request), **body.validated_data)
+        return Response(output(made).data, status=201)
+
+    def _decide(
+        self,
+        request: Request,
+        *,
+        related: str,
+        request_pk: str,
+        output: type[serializers.ModelSerializer[Any]],
+        service: Any,
+        keyword: str,
+    ) -> Response:
+        asked = get_object_or_404(getattr(self.get_object(), related).all(), pk=request_pk)
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            call_service(
+                service,
+                **{keyword: asked},
+                actor=actor_of(request),
+                approve=body.validated_data["decision"] == "approve",
+                comment=body.validated_data["comment"],
+            )
+        except TransitionConflict as conflict:
+            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+        return Response(output(asked).data)
+
+    @extend_schema(request=ChangeAskSerializer, responses=ChangeRequestSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], url_path="change-requests", url_name="change-requests")
+    def change_requests(self, request: Request, pk: str | None = None) -> Response:
+        """An agreed action's wording changes only by a change request another manager approves."""
+        return self._requests(
+            request,
+            related="change_requests",
+            output=ChangeRequestSerializer,
+            ask=ChangeAskSerializer,
+            service=services.action_request_change,
+        )
+
+    @extend_schema(request=DecisionSerializer, responses={200: ChangeRequestSerializer, 409: TransitionError})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"change-requests/(?P<request_pk>[0-9]+)/decide",
+        url_name="change-request-decide",
+    )
+    def decide_change_request(
+        self, request: Request, pk: str | None = None, request_pk: str = ""
+    ) -> Response:
+        return self._decide(
+            request,
+            related="change_requests",
+            request_pk=request_pk,
+            output=ChangeRequestSerializer,
+            service=services.action_decide_change,
+            keyword="change",
+        )
+
+    @extend_schema(request=ExtensionAskSerializer, responses=ExtensionRequestSerializer(many=True))
+    @action(
+        detail=True, methods=["get", "post"], url_path="extension-requests", url_name="extension-requests"
+    )
+    def extension_requests(self, request: Request, pk: str | None = None) -> Response:
+        return self._requests(
+            request,
+            related="extension_requests",
+            output=ExtensionRequestSerializer,
+            ask=ExtensionAskSerializer,
+            service=services.action_request_extension,
+        )
+
+    @extend_schema(
+        request=DecisionSerializer, responses={200: ExtensionRequestSerializer, 409: TransitionError}
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"extension-requests/(?P<request_pk>[0-9]+)/decide",
+        url_name="extension-request-decide",
+    )
+    def decide_extension_request(
+        self, request: Request, pk: str | None = None, request_pk: str = ""
+    ) -> Response:
+        return self._decide(
+            request,
+            related="extension_requests",
+            request_pk=request_pk,
+            output=ExtensionRequestSerializer,
+            service=services.action_decide_extension,
+            keyword="extension",
+        )
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):

@@ -477,26 +477,75 @@ class Evidence(models.Model):
         return self.description
 
 
-class ExtensionRequest(models.Model):
-    """An owner asks for a new due date; a manager approves (the due date moves) or refuses."""
+class RequestDecision(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
 
-    class Decision(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REFUSED = "refused", "Refused"
 
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="extension_requests")
-    current_due_on = models.DateField(null=True, blank=True)
-    requested_due_on = models.DateField()
+def decide_refusal(request: ActionRequest, user: Any) -> str | None:
+    """Why ``user`` may not decide ``request``, or None if they may: only a manager, and never on their
+    own action nor on a request they made (someone else decides)."""
+    if not user.is_authenticated or not user.has_perm(request.decide_permission):
+        return "only a manager may decide this request"
+    if request.action.is_party(user):
+        return "you cannot decide a request on your own action: another manager must"
+    if request.requested_by_id == user.pk:
+        return "you cannot decide a request you asked for yourself: another manager must"
+    return None
+
+
+@rule("only a manager who neither owns the action nor asked for this may decide it")
+def may_decide(request: ActionRequest, user: Any) -> bool:
+    return decide_refusal(request, user) is None
+
+
+@rule("the action is no longer open: nothing about it can change now")
+def action_still_open(request: ActionRequest) -> bool:
+    return request.action.state in OPEN_STATES
+
+
+class ActionRequest(models.Model):
+    """Something asked of a manager about an agreed action (more time, new wording), decided once.
+
+    The decision changes only through workflows.transitions.transition_perform, so it is locked,
+    re-checked, logged, and a second decision on a decided request is refused.
+    """
+
+    Decision = RequestDecision
+    # The permission that lets a manager decide this kind of request.
+    decide_permission: str
+
+    # Declared by each kind of request with its own related name.
+    action: models.ForeignKey[Action, Action]
+    action_id: int
     reason = models.TextField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
-    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decision = FSMField(default=RequestDecision.PENDING, choices=RequestDecision.choices, max_length=10)
     decision_comment = models.TextField(blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def _decided(self, actor: Any, comment: str) -> None:
+        self.decided_by = actor
+        self.decided_at = timezone.now()
+        self.decision_comment = comment.strip()
+
+
+class ExtensionRequest(ActionRequest):
+    """An owner asks for a new due date; a manager approves (the due date moves) or refuses."""
+
+    decide_permission = "workflows.decide_extension"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="extension_requests")
+    current_due_on = models.DateField(null=True, blank=True)
+    requested_due_on = models.DateField()
     history = HistoricalRecords()
 
     class Meta:
@@ -511,3 +560,96 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Extension of action {self.action_id} to {self.requested_due_on}"
+
+    # The due date moves in the effect workflows.services.actions registers for "approve".
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.APPROVED,
+        conditions=[action_still_open],
+        permission=may_decide,
+        custom={"label": "Extension approved"},
+    )
+    def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)
+
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.REFUSED,
+        permission=may_decide,
+        custom={"label": "Extension refused", "comment_required": "say why the extension is refused"},
+    )
+    def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)
+
+
+# An agreed action's commitment: what a change request may change.
+WORDING_FIELDS = ("description", "outcome_measure", "difference_for_children")
+
+
+class ActionChangeRequest(ActionRequest):
+    """Once agreed, an action's SMART description, outcome measure and difference for children are a
+    commitment: someone working on it asks for new wording, with a reason, and a manager who is neither
+    the action's owner nor the one who asked approves (the new text replaces the old) or refuses. The
+    old text is kept here as it was when asked."""
+
+    decide_permission = "workflows.decide_change_request"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="change_requests")
+    old_description = models.TextField()
+    new_description = models.TextField()
+    old_outcome_measure = models.TextField(blank=True)
+    new_outcome_measure = models.TextField(blank=True)
+    old_difference_for_children = models.TextField(blank=True)
+    new_difference_for_children = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "change request"
+        permissions = [("decide_change_request", "Can approve or refuse a change to an agreed action")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=models.Q(decision="pending"),
+                name="one_pending_change_per_action",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Change to the wording of action {self.action_id}"
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(field's label, old text, new text) for each field the request changes."""
+        return [
+            (
+                str(Action._meta.get_field(name).verbose_name).capitalize(),
+                getattr(self, f"old_{name}"),
+                getattr(self, f"new_{name}"),
+            )
+            for name in WORDING_FIELDS
+            if getattr(self, f"old_{name}") != getattr(self, f"new_{name}")
+        ]
+
+    # The new wording is applied in the effect workflows.services.actions registers for "approve".
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.APPROVED,
+        conditions=[action_still_open],
+        permission=may_decide,
+        custom={"label": "Change request approved"},
+    )
+    def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)
+
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.REFUSED,
+        permission=may_decide,
+        custom={"label": "Change request refused", "comment_required": "say why the change is refused"},
+    )
+    def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)

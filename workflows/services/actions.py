@@ -17,6 +17,7 @@ from ..models import (
     PROGRESS_UPDATE,
     RAG,
     Action,
+    ActionChangeRequest,
     ActionState,
     Agency,
     Evidence,
@@ -25,9 +26,10 @@ from ..models import (
     Recommendation,
     Theme,
 )
-from ..models.actions import may_work_on
+from ..models.actions import WORDING_FIELDS, ActionRequest, RequestDecision, decide_refusal, may_work_on
 from ..selectors import recommendations_open_to
-from ..transitions import register_effect, require_someone_else, transition_perform
+from ..transitions import TransitionRefused, register_effect, require_someone_else, transition_perform
+from . import model_update
 from .evidence import check_evidence_file
 
 # Relations are checked by the services themselves; the state is protected and changes only by transition.
@@ -108,27 +110,33 @@ def action_create(
     return action
 
 
-# Fields a person who may work on an action can edit. The due date is editable only in draft: once
-# agreed it moves only through an approved extension, so the record shows why it moved.
-EDITABLE_FIELDS = {"description", "outcome_measure", "difference_for_children", "priority", "reported_rag"}
+# Fields a person who may work on an action can edit. Owner, theme and due date only in draft: once agreed
+# the due date moves only through an approved extension, so the record shows why it moved. The wording
+# (WORDING_FIELDS) only in draft too: once agreed it is a commitment, changed by an approved change request.
+EDITABLE_FIELDS = {"priority", "reported_rag"}
 DRAFT_ONLY_FIELDS = {"due_on", "owner", "theme"}
 
 
-def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
-    """Change an action's editable fields; refuses anything else and records who changed what."""
+def action_update(*, action: Action, actor: User, reason: str = "", **changes: Any) -> Action:
+    """Change an action's editable fields; refuses anything else and records who changed what and why."""
     _require(may_work_on(action, actor), may_work_on.message)
-    unknown = set(changes) - EDITABLE_FIELDS - DRAFT_ONLY_FIELDS
+    unknown = set(changes) - EDITABLE_FIELDS - DRAFT_ONLY_FIELDS - set(WORDING_FIELDS)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here" for f in sorted(unknown)})
     if "reported_rag" in changes:
         _check_reported_rag(changes["reported_rag"])
-    if set(changes) & DRAFT_ONLY_FIELDS and action.state != ActionState.DRAFT:
-        raise ValidationError(
-            {
-                f: "Only a draft action's owner, theme or due date can be edited; ask for an extension"
-                for f in sorted(set(changes) & DRAFT_ONLY_FIELDS)
-            }
-        )
+    if action.state != ActionState.DRAFT:
+        errors = {
+            f: "Only a draft action's owner, theme or due date can be edited; ask for an extension"
+            for f in sorted(set(changes) & DRAFT_ONLY_FIELDS)
+        }
+        errors |= {
+            f: "The action is agreed: its wording changes only through a change request another manager "
+            "approves"
+            for f in sorted(set(changes) & set(WORDING_FIELDS))
+        }
+        if errors:
+            raise ValidationError(errors)
     if "owner" in changes and changes["owner"] != action.owner:
         require_someone_else(
             action,
@@ -140,11 +148,7 @@ def action_update(*, action: Action, actor: User, **changes: Any) -> Action:
         if action.agency_id is not None and owner_agency != action.agency_id:
             raise ValidationError({"owner": "The owner must work for the action's agency"})
     with transaction.atomic():
-        for name, value in changes.items():
-            setattr(action, name, value)
-        action.full_clean(exclude=CLEAN_EXCLUDE)
-        action._history_user = actor  # type: ignore[attr-defined]
-        action.save()
+        model_update(action, actor=actor, reason=reason, changes=changes, clean_exclude=CLEAN_EXCLUDE)
     return action
 
 
@@ -258,6 +262,10 @@ def action_add_evidence(
     return evidence
 
 
+def _pending_request_exists(requests: models.QuerySet[Any]) -> bool:
+    return requests.filter(decision=RequestDecision.PENDING).exists()
+
+
 def action_request_extension(
     *, action: Action, actor: User, requested_due_on: dt.date, reason: str
 ) -> ExtensionRequest:
@@ -269,42 +277,126 @@ def action_request_extension(
         raise ValidationError({"requested_due_on": "The new date must be after the current due date"})
     if requested_due_on <= timezone.localdate():
         raise ValidationError({"requested_due_on": "The new date must be in the future"})
-    if action.extension_requests.filter(decision=ExtensionRequest.Decision.PENDING).exists():
+    if _pending_request_exists(action.extension_requests.all()):
         raise ValidationError("An extension request for this action is already waiting for a decision")
-    return ExtensionRequest.objects.create(
+    extension = ExtensionRequest(
         action=action,
         current_due_on=action.due_on,
         requested_due_on=requested_due_on,
         reason=reason.strip(),
         requested_by=actor,
     )
+    extension._history_user = actor  # type: ignore[attr-defined]
+    extension.save()
+    return extension
+
+
+def action_request_change(
+    *,
+    action: Action,
+    actor: User,
+    reason: str,
+    description: str | None = None,
+    outcome_measure: str | None = None,
+    difference_for_children: str | None = None,
+) -> ActionChangeRequest:
+    """Ask to change an agreed action's wording (a field left out keeps its text). Nothing changes until
+    a manager who is neither the owner nor the one asking approves. One request may be pending at a
+    time; a draft is edited directly."""
+    _require_open_and_workable(action, actor)
+    if action.state == ActionState.DRAFT:
+        raise ValidationError("This action is still a draft: edit its wording directly")
+    asked = {"description": description, "outcome_measure": outcome_measure}
+    asked["difference_for_children"] = difference_for_children
+    new = {
+        name: (asked[name] or "").strip() if asked[name] is not None else getattr(action, name)
+        for name in WORDING_FIELDS
+    }
+    if not new["description"]:
+        raise ValidationError({"description": "Enter what will be done"})
+    if all(new[name] == getattr(action, name) for name in WORDING_FIELDS):
+        raise ValidationError(
+            "Change at least one of the description, outcome measure or difference for children"
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the wording should change"})
+    if _pending_request_exists(action.change_requests.all()):
+        raise ValidationError("A change request for this action is already waiting for a decision")
+    change = ActionChangeRequest(action=action, reason=reason.strip(), requested_by=actor)
+    for name in WORDING_FIELDS:
+        setattr(change, f"old_{name}", getattr(action, name))
+        setattr(change, f"new_{name}", new[name])
+    change._history_user = actor  # type: ignore[attr-defined]
+    change.save()
+    return change
+
+
+def _decide(request: ActionRequest, *, actor: User, approve: bool, comment: str) -> None:
+    """Decide through the one door: the request's row is locked and re-checked (a request someone decided
+    meanwhile is refused, and the refusal recorded), the decision logged, and the approval's effect (below)
+    applied to the action's locked row, all in one transaction."""
+    refusal = decide_refusal(request, actor)
+    if refusal is not None:
+        raise PermissionDenied(refusal[0].upper() + refusal[1:])
+    try:
+        transition_perform(
+            obj=request, name="approve" if approve else "refuse", actor=actor, comment=comment.strip()
+        )
+    except TransitionRefused as refused:
+        raise ValidationError(str(refused)) from refused
 
 
 def action_decide_extension(
     *, extension: ExtensionRequest, actor: User, approve: bool, comment: str = ""
 ) -> ExtensionRequest:
-    """Approve (the due date moves, the original is kept) or refuse; never by the action's owner."""
-    action = extension.action
-    _require(actor.has_perm("workflows.decide_extension"), "only a manager may decide an extension")
-    _require(action.owner_id != actor.pk, "you cannot decide an extension to your own action")
-    if extension.decision != ExtensionRequest.Decision.PENDING:
-        raise ValidationError("This extension request has already been decided")
-    if not approve and not comment.strip():
-        raise ValidationError({"comment": "Say why the extension is refused"})
-    with transaction.atomic():
-        extension.decision = (
-            ExtensionRequest.Decision.APPROVED if approve else ExtensionRequest.Decision.REFUSED
-        )
-        extension.decided_by = actor
-        extension.decided_at = timezone.now()
-        extension.decision_comment = comment.strip()
-        extension._history_user = actor  # type: ignore[attr-defined]
-        extension.save()
-        if approve:
-            if action.original_due_on is None:
-                action.original_due_on = action.due_on
-            action.due_on = extension.requested_due_on
-            action._history_user = actor  # type: ignore[attr-defined]
-            action._change_reason = "Extension approved"  # type: ignore[attr-defined]
-            action.save(update_fields=["due_on", "original_due_on"])
+    """Approve (the due date moves, the original is kept) or refuse (with a reason), once, by a manager
+    who neither owns the action nor asked. A caller whose copy was decided meanwhile gets
+    TransitionConflict."""
+    _decide(extension, actor=actor, approve=approve, comment=comment)
     return extension
+
+
+def action_decide_change(
+    *, change: ActionChangeRequest, actor: User, approve: bool, comment: str = ""
+) -> ActionChangeRequest:
+    """Approve (the new wording replaces the old, on the action's history) or refuse (with a reason),
+    once, by a manager who neither owns the action nor asked. A caller whose copy was decided meanwhile
+    gets TransitionConflict."""
+    _decide(change, actor=actor, approve=approve, comment=comment)
+    return change
+
+
+def _locked_action(request: ActionRequest) -> Action:
+    # The action's row as it is now, locked: never a copy read before someone else changed it.
+    return Action.objects.select_for_update().get(pk=request.action_id)
+
+
+@register_effect(ExtensionRequest, "approve")
+def _move_due_date(
+    extension: ExtensionRequest, *, actor: User, comment: str, arguments: dict[str, Any]
+) -> None:
+    action = _locked_action(extension)
+    model_update(
+        action,
+        actor=actor,
+        reason="Extension approved",
+        changes={
+            "due_on": extension.requested_due_on,
+            "original_due_on": action.original_due_on or action.due_on,
+        },
+        clean_exclude=CLEAN_EXCLUDE,
+    )
+
+
+@register_effect(ActionChangeRequest, "approve")
+def _apply_new_wording(
+    change: ActionChangeRequest, *, actor: User, comment: str, arguments: dict[str, Any]
+) -> None:
+    action = _locked_action(change)
+    model_update(
+        action,
+        actor=actor,
+        reason=f"Change request approved: {change.reason}",
+        changes={name: getattr(change, f"new_{name}") for name in WORDING_FIELDS},
+        clean_exclude=CLEAN_EXCLUDE,
+    )

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ..models import RAG, Action, Evidence, ExtensionRequest
-from ..models.actions import may_work_on
+from ..forms import DATE, PersonChoiceField, people
+from ..models import RAG, Action, ActionChangeRequest, ActionState, Evidence, ExtensionRequest, Theme
+from ..models.actions import WORDING_FIELDS, ActionRequest, decide_refusal, may_work_on
 from ..selectors import (
     action_list,
     action_timeline,
     actions_visible_to,
     awaiting_sign_off,
     my_work,
+    pending_change_requests,
     pending_extensions,
 )
 from ..services import actions as services
+from ..services.actions import DRAFT_ONLY_FIELDS
 from ..transitions import TransitionConflict, TransitionRefused, available_transitions, blocked_transitions
 from ..worklist import other_work
 from .auth import AuthenticatedHttpRequest
-from .feedback import show_errors
+from .feedback import attempt, post_form, show_errors
 
 
 class ProgressForm(forms.Form):
@@ -40,6 +47,41 @@ class EvidenceForm(forms.Form):
     description = forms.CharField(label="What does this evidence show?", max_length=300)
     file = forms.FileField(label="Upload a file", required=False)
     url = forms.URLField(label="Or give a link", required=False, assume_scheme="https")
+
+
+class ActionEditForm(forms.Form):
+    """What the people working on an action may set on its page: everything while it is a draft (the
+    lead or manager then agrees it); once agreed, the wording goes through a change request and the due
+    date through an extension."""
+
+    description = forms.CharField(label="What will be done (SMART)", widget=forms.Textarea(attrs={"rows": 3}))
+    outcome_measure = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    difference_for_children = forms.CharField(
+        label="Difference it will make for children", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    owner = PersonChoiceField(queryset=people(), required=False)
+    due_on = forms.DateField(label="Due date", required=False, widget=DATE)
+    theme = forms.ModelChoiceField(queryset=Theme.objects.all(), required=False)
+    priority = forms.ChoiceField(choices=Action.Priority.choices)
+
+    def __init__(self, *args: Any, action: Action, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {name: getattr(action, name) for name in self.base_fields})
+        super().__init__(*args, **kwargs)
+        if action.state != ActionState.DRAFT:
+            for name in [*WORDING_FIELDS, *DRAFT_ONLY_FIELDS]:
+                del self.fields[name]
+        elif action.agency_id is not None:
+            # The owner works for the action's agency.
+            self.fields["owner"].queryset = people().filter(person__agency_id=action.agency_id)  # type: ignore[attr-defined]
+
+
+class ChangeRequestForm(forms.Form):
+    description = forms.CharField(label="What will be done (SMART)", widget=forms.Textarea(attrs={"rows": 3}))
+    outcome_measure = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    difference_for_children = forms.CharField(
+        label="Difference it will make for children", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    reason = forms.CharField(label="Why should the wording change?", widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ExtensionForm(forms.Form):
@@ -68,7 +110,11 @@ def sign_off_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "workflows/sign_off.html",
-        {"actions": awaiting_sign_off(request.user), "extensions": pending_extensions(request.user)},
+        {
+            "actions": awaiting_sign_off(request.user),
+            "extensions": pending_extensions(request.user),
+            "change_requests": pending_change_requests(request.user),
+        },
     )
 
 
@@ -76,6 +122,8 @@ def sign_off_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def action_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
     can_work = may_work_on(action, request.user) and action.is_open
+    extensions = list(action.extension_requests.select_related("requested_by", "decided_by"))
+    change_requests = list(action.change_requests.select_related("requested_by", "decided_by"))
     return render(
         request,
         "workflows/action_detail.html",
@@ -86,16 +134,79 @@ def action_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "timeline": action_timeline(action),
             "evidence": action.evidence.select_related("added_by"),
             "progress_notes": action.progress_notes.select_related("author"),
-            "extensions": action.extension_requests.select_related("requested_by", "decided_by"),
+            "extensions": extensions,
+            "change_requests": change_requests,
+            "decidable_extensions": _decidable(request, extensions),
+            "decidable_changes": _decidable(request, change_requests),
             "can_work": can_work,
-            "can_decide_extension": request.user.has_perm("workflows.decide_extension")
-            and action.owner_id != request.user.pk,
+            "edit_form": ActionEditForm(action=action) if can_work else None,
+            "change_form": ChangeRequestForm(initial={n: getattr(action, n) for n in WORDING_FIELDS})
+            if can_work and action.state != ActionState.DRAFT
+            else None,
             "progress_form": ProgressForm(),
             "evidence_form": EvidenceForm(),
             "extension_form": ExtensionForm(),
             "follow_ups": action.follow_ups.all(),
         },
     )
+
+
+def _decidable(request: AuthenticatedHttpRequest, requests: Sequence[ActionRequest]) -> set[int]:
+    """The ids of the pending requests the viewer may decide, so the page offers only those."""
+    return {
+        r.pk for r in requests if r.decision == r.Decision.PENDING and decide_refusal(r, request.user) is None
+    }
+
+
+@login_required
+@require_POST
+def action_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    action = _visible_action(request, pk)
+    form = ActionEditForm(request.POST, action=action)
+    if not form.is_valid():
+        show_errors(request, ValidationError(form.errors.as_data()))
+        return redirect("action-detail", pk=action.pk)
+    changes = {k: v for k, v in form.cleaned_data.items() if getattr(action, k) != v}
+    attempt(
+        request,
+        lambda: services.action_update(action=action, actor=request.user, **changes),
+        "Saved" if changes else "Nothing changed",
+    )
+    return redirect("action-detail", pk=action.pk)
+
+
+@login_required
+@require_POST
+def action_change_request_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    action = _visible_action(request, pk)
+    return post_form(
+        request,
+        ChangeRequestForm,
+        lambda data: services.action_request_change(action=action, actor=request.user, **data),
+        "Change requested: another manager will decide; the agreed wording stands until then",
+        back_to=reverse("action-detail", args=[action.pk]),
+    )
+
+
+@login_required
+@require_POST
+def change_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(
+        ActionChangeRequest.objects.select_related("action"),
+        pk=pk,
+        action__in=actions_visible_to(request.user),
+    )
+    attempt(
+        request,
+        lambda: services.action_decide_change(
+            change=change,
+            actor=request.user,
+            approve=request.POST.get("decision") == "approve",
+            comment=request.POST.get("comment", ""),
+        ),
+        lambda: f"Change request {change.get_decision_display().lower()}",
+    )
+    return redirect("action-detail", pk=change.action_id)
 
 
 @login_required
@@ -180,17 +291,16 @@ def extension_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     extension = get_object_or_404(
         ExtensionRequest.objects.select_related("action"), pk=pk, action__in=actions_visible_to(request.user)
     )
-    try:
-        services.action_decide_extension(
+    attempt(
+        request,
+        lambda: services.action_decide_extension(
             extension=extension,
             actor=request.user,
             approve=request.POST.get("decision") == "approve",
             comment=request.POST.get("comment", ""),
-        )
-    except (ValidationError, PermissionDenied) as error:
-        show_errors(request, error)
-    else:
-        messages.success(request, f"Extension {extension.get_decision_display().lower()}")
+        ),
+        lambda: f"Extension {extension.get_decision_display().lower()}",
+    )
     return redirect("action-detail", pk=extension.action_id)
 
 
