@@ -177,9 +177,9 @@ def test_the_next_person_to_save_an_action_is_not_named_as_having_escalated_it(
     sweep(on=MONDAY)
     action.refresh_from_db()
     assert action.escalation_level == 1
-    action_update(action=action, actor=owner, description="Embed the supervision model, revised")
+    action_update(action=action, actor=owner, priority="high")
     owners_changes = [e for e in action_timeline(action) if e.kind == "change" and e.who == owner]
-    assert [e.summary for e in owners_changes] == ["Changed description"]
+    assert [e.summary for e in owners_changes] == ["Changed priority"]
     assert "scalation" not in owners_changes[0].detail
     # The sweep's escalation is on the timeline as the system's, from the outbox.
     escalations = [e for e in action_timeline(action) if e.kind == "escalation"]

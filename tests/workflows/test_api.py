@@ -167,7 +167,7 @@ def test_a_reported_rag_changed_through_the_api_is_on_the_action_timeline(owner:
     assert response.status_code == 200
     changes = [e for e in action_timeline(action) if e.kind == "change"]
     assert [(e.who, e.summary) for e in changes] == [(owner, "Changed reported rag")]
-    assert changes[0].detail == "reported rag: — → red"
+    assert changes[0].detail == "Reported rag: — → Red"
 
 
 def test_a_progress_update_with_a_rag_is_on_the_timeline_once(owner: User, manager: User) -> None:
