@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -27,6 +28,7 @@ from .models import (
     Person,
     ProgressNote,
     Recommendation,
+    RefusedAttempt,
 )
 from .models.actions import ActionRequest, RequestDecision
 from .timeline import TimelineEntry, registered_entries
@@ -296,6 +298,29 @@ def _shown(field: Any, value: Any, related: dict[Any, dict[Any, Any]]) -> str:
     return str(value)
 
 
+def refused_entries(
+    objs: Sequence[models.Model], *, prefix: Callable[[Any], str] = lambda obj: ""
+) -> list[TimelineEntry]:
+    """The attempts the door refused on ``objs`` (of one model), in one query: a decision someone else
+    made first, or one the person may not make, leaves its trace beside the one that was made."""
+    if not objs:
+        return []
+    by_pk = {obj.pk: obj for obj in objs}
+    return [
+        TimelineEntry(
+            at=attempt.at,
+            kind="refused",
+            who=attempt.actor,
+            summary=f"{prefix(by_pk[attempt.object_id])}Attempt refused: {attempt.attempted}",
+            detail=attempt.reason,
+            reason=attempt.comment,
+        )
+        for attempt in RefusedAttempt.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(objs[0])), object_id__in=by_pk
+        ).select_related("actor")
+    ]
+
+
 def object_timeline(
     objs: Sequence[models.Model],
     *,
@@ -372,7 +397,7 @@ def object_timeline(
                 reason=newer.history_change_reason or "",
             )
         )
-    return entries + registered_entries(objs)
+    return entries + refused_entries(objs, prefix=prefix) + registered_entries(objs)
 
 
 def action_timeline(action: Action) -> list[TimelineEntry]:
@@ -399,7 +424,11 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
         )
         for e in Evidence.objects.filter(action=action).select_related("added_by")
     ]
-    for ext in ExtensionRequest.objects.filter(action=action).select_related("requested_by", "decided_by"):
+    extensions = list(
+        ExtensionRequest.objects.filter(action=action).select_related("requested_by", "decided_by")
+    )
+    entries += refused_entries(extensions)
+    for ext in extensions:
         entries.append(
             TimelineEntry(
                 at=ext.requested_at,

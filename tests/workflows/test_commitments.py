@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import ActionFactory
 from tests.workflows.helpers import advance, due
-from workflows.models import Action, ActionChangeRequest, ExtensionRequest, TransitionLog
+from workflows.models import Action, ActionChangeRequest, ExtensionRequest, RefusedAttempt, TransitionLog
 from workflows.selectors import action_timeline
 from workflows.services.actions import (
     action_decide_change,
@@ -209,6 +209,12 @@ def test_two_managers_deciding_one_extension_one_wins_and_both_leave_a_trace(
     assert Action.objects.get(pk=action.pk).due_on == new_date
     assert TransitionLog.objects.filter(object_id=extension.pk, transition="approve", actor=manager).exists()
     assert not TransitionLog.objects.filter(object_id=extension.pk, transition="refuse").exists()
+    # The loser's attempt is recorded, and both are on the action's timeline.
+    refused = RefusedAttempt.objects.get(object_id=extension.pk)
+    assert (refused.actor, refused.attempted) == (second_manager, "Refuse the extension")
+    timeline = [(e.who, e.summary) for e in action_timeline(Action.objects.get(pk=action.pk))]
+    assert (manager, "Extension approved") in timeline
+    assert (second_manager, "Attempt refused: Refuse the extension") in timeline
 
 
 def test_two_managers_deciding_one_change_request_one_wins(

@@ -568,7 +568,7 @@ class ExtensionRequest(ActionRequest):
         target=RequestDecision.APPROVED,
         conditions=[action_still_open],
         permission=may_decide,
-        custom={"label": "Extension approved"},
+        custom={"label": "Approve the extension"},
     )
     def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
         self._decided(actor, comment)
@@ -578,7 +578,7 @@ class ExtensionRequest(ActionRequest):
         source=RequestDecision.PENDING,
         target=RequestDecision.REFUSED,
         permission=may_decide,
-        custom={"label": "Extension refused", "comment_required": "say why the extension is refused"},
+        custom={"label": "Refuse the extension", "comment_required": "say why the extension is refused"},
     )
     def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
         self._decided(actor, comment)
@@ -639,7 +639,7 @@ class ActionChangeRequest(ActionRequest):
         target=RequestDecision.APPROVED,
         conditions=[action_still_open],
         permission=may_decide,
-        custom={"label": "Change request approved"},
+        custom={"label": "Approve the change"},
     )
     def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
         self._decided(actor, comment)
@@ -649,7 +649,7 @@ class ActionChangeRequest(ActionRequest):
         source=RequestDecision.PENDING,
         target=RequestDecision.REFUSED,
         permission=may_decide,
-        custom={"label": "Change request refused", "comment_required": "say why the change is refused"},
+        custom={"label": "Refuse the change", "comment_required": "say why the change is refused"},
     )
     def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
         self._decided(actor, comment)

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ..forms import DATE, PersonChoiceField, people
+from ..forms import DATE, PersonChoiceField, scope_people
 from ..models import RAG, Action, ActionChangeRequest, ActionState, Evidence, ExtensionRequest, Theme
 from ..models.actions import WORDING_FIELDS, ActionRequest, decide_refusal, may_work_on
 from ..selectors import (
@@ -59,20 +59,23 @@ class ActionEditForm(forms.Form):
     difference_for_children = forms.CharField(
         label="Difference it will make for children", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    owner = PersonChoiceField(queryset=people(), required=False)
+    owner = PersonChoiceField(required=False)
     due_on = forms.DateField(label="Due date", required=False, widget=DATE)
     theme = forms.ModelChoiceField(queryset=Theme.objects.all(), required=False)
     priority = forms.ChoiceField(choices=Action.Priority.choices)
 
-    def __init__(self, *args: Any, action: Action, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, action: Action, viewer: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {name: getattr(action, name) for name in self.base_fields})
         super().__init__(*args, **kwargs)
         if action.state != ActionState.DRAFT:
             for name in [*WORDING_FIELDS, *DRAFT_ONLY_FIELDS]:
                 del self.fields[name]
-        elif action.agency_id is not None:
-            # The owner works for the action's agency.
-            self.fields["owner"].queryset = people().filter(person__agency_id=action.agency_id)  # type: ignore[attr-defined]
+            return
+        owner = scope_people(self, viewer).fields["owner"]
+        assert isinstance(owner, PersonChoiceField)
+        if action.agency_id is not None:
+            # The owner works for the action's agency (the service says so too, for the API).
+            owner.queryset = owner.queryset.filter(person__agency_id=action.agency_id)
 
 
 class ChangeRequestForm(forms.Form):
@@ -139,7 +142,7 @@ def action_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "decidable_extensions": _decidable(request, extensions),
             "decidable_changes": _decidable(request, change_requests),
             "can_work": can_work,
-            "edit_form": ActionEditForm(action=action) if can_work else None,
+            "edit_form": ActionEditForm(action=action, viewer=request.user) if can_work else None,
             "change_form": ChangeRequestForm(initial={n: getattr(action, n) for n in WORDING_FIELDS})
             if can_work and action.state != ActionState.DRAFT
             else None,
@@ -162,7 +165,7 @@ def _decidable(request: AuthenticatedHttpRequest, requests: Sequence[ActionReque
 @require_POST
 def action_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = _visible_action(request, pk)
-    form = ActionEditForm(request.POST, action=action)
+    form = ActionEditForm(request.POST, action=action, viewer=request.user)
     if not form.is_valid():
         show_errors(request, ValidationError(form.errors.as_data()))
         return redirect("action-detail", pk=action.pk)
