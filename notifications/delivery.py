@@ -123,7 +123,9 @@ def _deliver_to(
             message.attach_alternative(html, "text/html")
             message.send()
         except (smtplib.SMTPException, OSError) as exc:
-            logger.warning("Digest to %s not sent: %s", recipient.pk, exc)
+            # The error's class only: a mail server's refusal may quote the message back. The full
+            # text is kept on the entries, for the chasing page.
+            logger.warning("Digest to person %s not sent: %s", recipient.pk, exc.__class__.__name__)
             mail_connection.close()
             for entry in entries:
                 entry.attempts += 1

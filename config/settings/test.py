@@ -17,3 +17,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Sessions are saved when they change, not on every request, so the query-count tests measure the page;
+# the idle timeout's tests switch saving on every request back on.
+SESSION_SAVE_EVERY_REQUEST = False
