@@ -10,7 +10,7 @@ from typing import Any
 import django_filters
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +47,10 @@ SORTS = {
     "rag": ("rag", "due_on", "id"),
     "state": ("state", "due_on", "id"),
 }
+# Bounds a filter's number must keep to: more days than this is no real lateness (and a date that far back
+# overflows), and no id is beyond a 64-bit key.
+MAX_DAYS_OVERDUE = 36_500
+MAX_ID = 2**63 - 1
 
 
 def may_see_queue(user: Viewer) -> bool:
@@ -72,12 +76,31 @@ def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
     return actions.filter(at_risk, state__in=OPEN_STATES)
 
 
+class _Ids(django_filters.fields.ModelMultipleChoiceField):
+    """Ids checked as numbers a key can hold before they reach the database: a huge one made the
+    choice check's query overflow (SQLite) or fail (PostgreSQL bigint)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if not str(pk).isdigit() or int(pk) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class _ManyById(django_filters.ModelMultipleChoiceFilter):
+    field_class = _Ids
+
+
 class QueueFilter(django_filters.FilterSet):
-    agency = django_filters.ModelMultipleChoiceFilter(queryset=Agency.objects.all())
+    agency = _ManyById(queryset=Agency.objects.all())
     source_type = django_filters.ChoiceFilter(
         choices=SOURCE_TYPES, field_name="recommendation__source_type__model", label="Source type"
     )
-    source = django_filters.NumberFilter(field_name="recommendation__source_id", label="Source (id)")
+    source = django_filters.NumberFilter(
+        field_name="recommendation__source_id", label="Source (id)", min_value=1, max_value=MAX_ID
+    )
     theme = django_filters.ModelChoiceFilter(
         queryset=Theme.objects.all(), method="filter_theme", label="Theme or strategic priority"
     )
@@ -89,8 +112,12 @@ class QueueFilter(django_filters.FilterSet):
         choices=[(str(n), f"Level {n}") for n in range(4)],
         label="Escalation level",
     )
-    overdue_min = django_filters.NumberFilter(method="filter_overdue_min", label="Days overdue, at least")
-    overdue_max = django_filters.NumberFilter(method="filter_overdue_max", label="Days overdue, at most")
+    overdue_min = django_filters.NumberFilter(
+        method="filter_overdue_min", label="Days overdue, at least", min_value=0, max_value=MAX_DAYS_OVERDUE
+    )
+    overdue_max = django_filters.NumberFilter(
+        method="filter_overdue_max", label="Days overdue, at most", min_value=0, max_value=MAX_DAYS_OVERDUE
+    )
     due_from = django_filters.DateFilter(field_name="due_on", lookup_expr="gte", label="Due from")
     due_to = django_filters.DateFilter(field_name="due_on", lookup_expr="lte", label="Due to")
 
@@ -166,6 +193,11 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     if not may_see_queue(user):
         raise PermissionDenied("The queue is for managers and agency leads")
     soon = today + dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
+    # The queue's own filter form reads the parameters, so junk in them is the form's error on the page
+    # (a huge agency id was a server error here): only the fields that are valid are applied.
+    form = QueueFilter(params, queryset=Action.objects.none()).form
+    form.is_valid()
+    chosen = form.cleaned_data
     items: list[ChasedItem] = []
     total = 0
     for spec in chaseables():
@@ -175,15 +207,11 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
         found = spec.model._default_manager.filter(spec.open).filter(**{f"{due}__lte": soon})
         if not sees_all_agencies(user):
             found = found.filter(**{f"{agency}_id": agency_of_viewer(user)})
-        if params.getlist("agency"):
-            found = found.filter(
-                **{f"{agency}_id__in": [int(a) for a in params.getlist("agency") if a.isdigit()]}
-            )
-        if params.get("escalation"):
-            found = found.filter(
-                **{f"{level}__in": [int(e) for e in params.getlist("escalation") if e.isdigit()]}
-            )
-        for word in str(params.get("owner", "")).split():
+        if chosen.get("agency"):
+            found = found.filter(**{f"{agency}__in": chosen["agency"]})
+        if chosen.get("escalation"):
+            found = found.filter(**{f"{level}__in": [int(e) for e in chosen["escalation"]]})
+        for word in str(chosen.get("owner") or "").split():
             found = found.filter(
                 Q(**{f"{owner}__first_name__icontains": word})
                 | Q(**{f"{owner}__last_name__icontains": word})

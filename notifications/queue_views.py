@@ -115,7 +115,11 @@ def queue_export(
 ) -> HttpResponse | StreamingHttpResponse | FileResponse:
     _require_queue(request)
     today = timezone.localdate()
-    _, actions = overdue_queue(request.user, request.GET, today=today)
+    queue, actions = overdue_queue(request.user, request.GET, today=today)
+    if queue.form.errors:
+        # The page shows each field's error; an export of a filter that was not applied would mislead.
+        messages.error(request, "Correct the filter before exporting the queue")
+        return redirect(f"/queue/?{request.GET.urlencode()}")
     name = f"overdue-queue-{today:%Y-%m-%d}"
     if kind == "xlsx":
         return FileResponse(queue_xlsx(actions, today), as_attachment=True, filename=f"{name}.xlsx")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from .models import ChasePause, Digest, OutboxEntry
 from .registry import chaseables
-from .sweep import PlannedEntry, sweep
+from .sweep import PlannedEntry, sweep_preview
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,9 @@ class Preview:
 
 
 def first_sweep_preview() -> Preview:
-    """What today's sweep would send, counted per person and per rung: nothing is written."""
-    entries = sweep(on=timezone.localdate(), dry_run=True).entries
+    """What today's sweep would send, counted per person and per rung: read only, so the page never
+    writes (a rolled-back sweep still took SQLite's write lock on every view)."""
+    entries = sweep_preview(on=timezone.localdate())
     return Preview(
         entries=entries,
         per_person=Counter(e.recipient for e in entries).most_common(),

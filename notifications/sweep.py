@@ -367,6 +367,33 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     )
 
 
+# The outbox's unique key (OutboxEntry's "outbox_entry_once"): what decides that an entry is new.
+KEY = ["item_type_id", "item_id", "recipient_id", "rule", "due_on", "period", "round"]
+
+
+def sweep_preview(*, on: dt.date) -> list[PlannedEntry]:
+    """What a sweep on ``on`` would add, read without writing anything, so a page may show it on GET: the
+    very rows the sweep would insert, less those whose key the outbox already holds, each key once (the
+    first, as ON CONFLICT DO NOTHING keeps the first)."""
+    policy = ChasePolicy.current()
+    window = Window.for_date(policy, on)
+    managers = business_manager_ids(policy)
+    created_at = timezone.now()
+    already = " AND ".join(f"o.{c} = p.e_{c}" for c in KEY)
+    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for spec in chaseables():
+        sql, params = _sql(_planned_rows(spec, window, managers, created_at))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT * FROM ({sql}) AS p "
+                f"WHERE NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {already})",
+                params,
+            )
+            for row in cursor.fetchall():
+                found.setdefault(tuple(row[COLUMNS.index(c)] for c in KEY), row)
+    return _describe(list(found.values()))
+
+
 def _set_escalation_levels(spec: Chaseable, window: Window) -> int:
     """Escalation levels follow days overdue, in four UPDATEs that touch only rows that change."""
     model, due, level = spec.model._default_manager, spec.due_field, spec.escalation_field

@@ -11,9 +11,11 @@ class WorkflowsConfig(AppConfig):
         from .files import files_go_with_rows
         from .models import Evidence
         from .services import actions  # noqa: F401  (registers the transitions' effects)
+        from .validators import install_date_bounds
 
         files_go_with_rows(Evidence)
 
         # Groups need the permissions that Django creates after migrating, so they are synced then
         # (sync_role_groups makes every app's permissions first: this app migrates before the others).
         post_migrate.connect(roles.sync_role_groups, sender=self)
+        install_date_bounds()

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from workflows.forms import ActionForm, scope_people
 from workflows.selectors import action_list, actions_visible_to
 from workflows.transitions import available_transitions, blocked_transitions, permission_refusal
+from workflows.validators import parse_date
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, show_errors, transition_from_post
 
@@ -35,9 +36,11 @@ def _visible_case_audit(request: AuthenticatedHttpRequest, pk: int) -> CaseAudit
 
 def _quarter_day(request: AuthenticatedHttpRequest) -> dt.date:
     try:
-        return dt.date.fromisoformat(request.GET.get("quarter", ""))
-    except ValueError:
-        return timezone.localdate()
+        day = parse_date(request.GET.get("quarter", ""))
+    except ValidationError as error:
+        show_errors(request, error)
+        day = None
+    return day or timezone.localdate()
 
 
 @login_required
@@ -172,9 +175,10 @@ def case_audit_follow_up_view(request: AuthenticatedHttpRequest, pk: int) -> Htt
             show_errors(request, ValidationError(f"Say whether “{shortfall}” was addressed"))
             return redirect("case-audit-detail", pk=case_audit.pk)
         try:
-            new_due_on = dt.date.fromisoformat(request.POST.get(f"new_due_on_{shortfall.pk}", ""))
-        except ValueError:
-            new_due_on = None
+            new_due_on = parse_date(request.POST.get(f"new_due_on_{shortfall.pk}", ""))
+        except ValidationError as error:
+            show_errors(request, error)
+            return redirect("case-audit-detail", pk=case_audit.pk)
         checks.append(
             services.ShortfallCheck(
                 shortfall_id=shortfall.pk,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -13,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 
 from ..exports import plan_csv, plan_xlsx
-from ..imports.reading import FIELD_CHOICES, read_sheet
+from ..imports.reading import FIELD_CHOICES, check_size, read_sheet
 from ..models import OPEN_STATES, Action, Plan, PlanUpload
 from ..services.plan_import import plan_import
 from .auth import AuthenticatedHttpRequest
@@ -31,9 +30,7 @@ class UploadForm(forms.Form):
 
     def clean_file(self) -> object:
         upload = self.cleaned_data["file"]
-        if upload.size > settings.PLAN_IMPORT_MAX_BYTES:
-            limit = settings.PLAN_IMPORT_MAX_BYTES // (1024 * 1024)
-            raise ValidationError(f"The file is larger than {limit} MB: split the plan")
+        check_size(upload.size)
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise ValidationError("Choose a .csv or .xlsx file")
         return upload

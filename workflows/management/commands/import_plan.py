@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workflows.imports.reading import read_sheet
+from workflows.imports.reading import check_size, read_sheet
 from workflows.services.plan_import import plan_import
 
 
@@ -33,6 +33,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} does not exist")
         actor = self._actor(options["as_user"])
         try:
+            check_size(path.stat().st_size)  # before the file is read into memory
             sheet = read_sheet(path.name, path.read_bytes())
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
