@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from workflows.models import Action, Person
-from workflows.transitions import require_someone_else
+from workflows.transitions import is_party, record_refusal
 
 from .models import ChasePolicy, OutboxEntry, Rule
 from .tasks import request_delivery
@@ -38,25 +38,29 @@ def queue_reassign(*, actor: User, actions: QuerySet[Action], owner: User, reaso
         raise ValidationError(
             {"owner": f"{name} does not work for the agency of {', '.join(elsewhere[:10])}"}
         )
-    changed = 0
     with transaction.atomic():
-        # Locked by id alone: the queue's query joins nullable relations, which cannot be locked. Four
-        # eyes is judged on the locked rows: whoever owns each action now.
-        for action in Action.objects.select_for_update().filter(pk__in=[a.pk for a in actions]):
-            require_someone_else(
-                action,
-                actor,
-                f"you cannot reassign an action you own ({action.reference or action.pk}): "
-                "another manager or your agency lead must",
-            )
-            if action.owner_id == owner.pk:
-                continue
-            action.owner = owner
-            action._history_user = actor  # type: ignore[attr-defined]
-            action._change_reason = f"Reassigned from the queue: {reason}"[:100]  # type: ignore[attr-defined]
-            action.save()
-            changed += 1
-    return changed
+        # Locked by id alone: the queue's query joins nullable relations, which cannot be locked.
+        locked = list(Action.objects.select_for_update().filter(pk__in=[a.pk for a in actions]))
+        # Four eyes on the locked rows: whoever owns each action now.
+        own = [action for action in locked if is_party(action, actor)]
+        if not own:
+            changed = 0
+            for action in locked:
+                if action.owner_id == owner.pk:
+                    continue
+                action.owner = owner
+                action._history_user = actor  # type: ignore[attr-defined]
+                action._change_reason = f"Reassigned from the queue: {reason}"[:100]  # type: ignore[attr-defined]
+                action.save()
+                changed += 1
+            return changed
+    refused = (
+        f"You cannot reassign an action you own ({', '.join(a.reference or str(a.pk) for a in own[:10])}): "
+        "another manager or your agency lead must"
+    )
+    for action in own:
+        record_refusal(action, actor, attempted="Reassign from the queue", reason=refused, comment=reason)
+    raise PermissionDenied(refused)
 
 
 def _write(entries: list[OutboxEntry]) -> int:

@@ -19,6 +19,7 @@ from .models import (
     Plan,
     ProgressNote,
     Recommendation,
+    RefusedAttempt,
     Theme,
     TransitionLog,
 )
@@ -145,11 +146,8 @@ class ActionAdmin(HistoryAdmin):
                 action_delete(action=action, actor=request.user)
 
 
-@admin.register(TransitionLog)
-class TransitionLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "content_type", "object_id", "label", "from_state", "to_state", "actor"]
-    list_filter = ["content_type", "transition"]
-    list_select_related = ["content_type", "actor"]
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened: read here, never written, changed or deleted."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -159,3 +157,17 @@ class TransitionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(RecordAdmin):
+    list_display = ["at", "content_type", "object_id", "label", "from_state", "to_state", "actor"]
+    list_filter = ["content_type", "transition"]
+    list_select_related = ["content_type", "actor"]
+
+
+@admin.register(RefusedAttempt)
+class RefusedAttemptAdmin(RecordAdmin):
+    list_display = ["at", "content_type", "object_id", "attempted", "actor", "reason"]
+    list_filter = ["content_type", "attempted"]
+    list_select_related = ["content_type", "actor"]

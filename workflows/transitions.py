@@ -122,10 +122,13 @@ def is_party(obj: models.Model, user: Viewer) -> bool:
     return bool(user.is_authenticated and parties is not None and parties(user))
 
 
-def require_someone_else(obj: models.Model, actor: Viewer, message: str) -> None:
-    """For a service that decides on ``obj`` without a transition: refuse its own party, saying why."""
+def require_someone_else(obj: models.Model, actor: Viewer, message: str, *, attempted: str) -> None:
+    """For a service that decides on ``obj`` without a transition, before its transaction: refuse its own
+    party, saying why, and keep the trace of the attempt."""
     if is_party(obj, actor):
-        raise PermissionDenied(message[0].upper() + message[1:])
+        refusal = message[0].upper() + message[1:]
+        record_refusal(obj, actor, attempted=attempted, reason=refusal)
+        raise PermissionDenied(refusal)
 
 
 def _permission_refusal(obj: models.Model, found: Transition, actor: Viewer) -> str | None:

@@ -160,7 +160,11 @@ def test_a_manager_cannot_record_their_own_agencys_return_as_not_received(
         format="json",
     )
     assert response.status_code == 400 and response.json()["detail"] == why
-    # Nor by moderating without it.
+    # Nor by moderating without it, on the audit's page or through the API.
+    page = logged_in(police_manager).post(
+        f"/audits/{fieldwork_audit.pk}/transitions/override_to_moderation/", {"comment": "Late"}, follow=True
+    )
+    assert why in unescaped(page)
     response = api(police_manager).post(
         f"/api/audits/{fieldwork_audit.pk}/transitions/override_to_moderation/",
         {"comment": "Going ahead"},

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db import connection  # noqa: F401  (read by the skipif conditions)
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from tests.workflows.helpers import advance
 from workflows import roles
 from workflows.models import Action, ActionState, Agency, RefusedAttempt, TransitionLog
 from workflows.services.actions import action_transition
-from workflows.transitions import TransitionRefused, available_transitions
+from workflows.transitions import TransitionConflict, TransitionRefused, available_transitions
 
 pytestmark = pytest.mark.django_db
 
@@ -232,6 +233,7 @@ def test_manager_cannot_reassign_away_an_action_they_own_from_the_queue(
         queue_reassign(
             actor=manager, actions=Action.objects.filter(pk=action.pk), owner=second_manager, reason="Busy"
         )
+    assert RefusedAttempt.objects.filter(attempted="Reassign from the queue", actor=manager).count() == 2
     # Someone else may.
     queue_reassign(
         actor=second_manager,
@@ -250,6 +252,7 @@ def test_owner_cannot_hand_their_own_action_to_someone_else_through_the_api(
     assert response.status_code == 403
     assert "You cannot hand an action you own to someone else" in response.json()["detail"]
     assert Action.objects.get(pk=mine.pk).owner == manager
+    assert RefusedAttempt.objects.get().attempted == "Change the owner"
     # Their agency lead may, and the owner may still edit the rest of their draft.
     theirs = ActionFactory.create(owner=owner)
     assert (
@@ -265,3 +268,57 @@ def test_owner_cannot_hand_their_own_action_to_someone_else_through_the_api(
         .status_code
         == 200
     )
+
+
+def test_a_refused_attempt_is_on_the_items_timeline_and_read_only_in_the_admin(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=manager), "in_progress", manager=second_manager)
+    page_transition(manager, action, "discontinue", comment="Not needed now")
+    client = Client()
+    client.force_login(second_manager)
+    page = client.get(reverse("action-detail", args=[action.pk])).content.decode().replace("&#x27;", "'")
+    assert "Attempt refused: Discontinue" in page
+    assert "You cannot discontinue an action you own: another manager must" in page
+    admin = User.objects.create_superuser("admin", "admin@example.org", "pw")
+    client.force_login(admin)
+    attempt = RefusedAttempt.objects.get()
+    assert client.get(f"/admin/workflows/refusedattempt/{attempt.pk}/change/").status_code == 200
+    client.post(f"/admin/workflows/refusedattempt/{attempt.pk}/change/", {"reason": "Nothing"})
+    client.post(f"/admin/workflows/refusedattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert (
+        RefusedAttempt.objects.get().reason
+        == "You cannot discontinue an action you own: another manager must"
+    )
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_signing_off_at_the_same_instant_one_wins_the_other_is_refused_with_a_trace(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connections
+
+    action = advance(ActionFactory.create(owner=owner), "awaiting_sign_off", manager=manager)
+    both_ready = Barrier(2)
+
+    def sign_off(actor: User) -> str:
+        try:
+            copy = Action.objects.get(pk=action.pk)
+            both_ready.wait()
+            action_transition(action=copy, actor=actor, name="sign_off")
+            return "done"
+        except TransitionConflict as conflict:
+            return str(conflict)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(sign_off, [manager, second_manager]))
+    assert outcomes.count("done") == 1
+    assert "changed by someone else" in next(o for o in outcomes if o != "done")
+    winner = TransitionLog.objects.get(transition="sign_off").actor
+    assert RefusedAttempt.objects.get().actor == ({manager, second_manager} - {winner}).pop()

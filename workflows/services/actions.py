@@ -142,6 +142,7 @@ def action_update(*, action: Action, actor: User, reason: str = "", **changes: A
             action,
             actor,
             "you cannot hand an action you own to someone else: your agency lead or a manager must",
+            attempted="Change the owner",
         )
     if "owner" in changes and changes["owner"] is not None:
         owner_agency = getattr(getattr(changes["owner"], "person", None), "agency_id", None)
