@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -13,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from workflows.api.people import PersonField
 from workflows.api.timeline import TimelineEntrySerializer
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
@@ -46,7 +46,7 @@ class CaseBody(serializers.Serializer[Any]):
 
 class ParticipationBody(serializers.Serializer[Any]):
     agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
-    contact = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    contact = PersonField(allow_null=True, required=False)
 
 
 class ModerationBody(serializers.Serializer[Any]):
@@ -73,10 +73,8 @@ class NoRecommendationsBody(serializers.Serializer[Any]):
 class AuditSerializer(serializers.ModelSerializer[Audit]):
     state = serializers.CharField(read_only=True)
     theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), allow_null=True, required=False)
-    lead_auditor = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), allow_null=True, required=False
-    )
-    chair = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    lead_auditor = PersonField(allow_null=True, required=False)
+    chair = PersonField(allow_null=True, required=False)
     agencies: serializers.PrimaryKeyRelatedField[Agency] = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True
     )
@@ -282,10 +280,8 @@ class FollowUpBody(serializers.Serializer[Any]):
 class CaseAuditSerializer(serializers.ModelSerializer[CaseAudit]):
     state = serializers.CharField(read_only=True)
     agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
-    case_worker = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), allow_null=True, required=False
-    )
-    auditor = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    case_worker = PersonField(allow_null=True, required=False)
+    auditor = PersonField(allow_null=True, required=False)
     shortfalls: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="description"
     )

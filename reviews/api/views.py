@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -12,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from workflows.api.people import PersonField
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
 from workflows.models import Agency
@@ -23,8 +23,8 @@ from ..selectors import chronologies_visible_to, practice_reviews_visible_to, ra
 
 class RapidReviewSerializer(serializers.ModelSerializer[RapidReview]):
     state = serializers.CharField(read_only=True)
-    lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-    chair = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    lead = PersonField()
+    chair = PersonField(allow_null=True, required=False)
 
     class Meta:
         model = RapidReview
@@ -50,7 +50,7 @@ class RapidReviewSerializer(serializers.ModelSerializer[RapidReview]):
 
 class AskAgencyBody(serializers.Serializer[Any]):
     agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    owner = PersonField(allow_null=True, required=False)
     due_on = serializers.DateField(required=False, allow_null=True)
 
 
@@ -110,8 +110,8 @@ class RapidReviewViewSet(_ReviewViewSet, viewsets.GenericViewSet[RapidReview]):
 
 class PracticeReviewSerializer(serializers.ModelSerializer[PracticeReview]):
     state = serializers.CharField(read_only=True)
-    lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-    chair = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    lead = PersonField()
+    chair = PersonField(allow_null=True, required=False)
     rapid_review = serializers.PrimaryKeyRelatedField(
         queryset=RapidReview.objects.all(), allow_null=True, required=False
     )

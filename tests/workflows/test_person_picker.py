@@ -104,3 +104,27 @@ def test_an_agency_lead_picking_someone_outside_their_agency_is_refused(
     form = OwnerForm({"owner": insider.username})
     form.fields["owner"].scope_to(police_lead)  # type: ignore[attr-defined]
     assert form.is_valid() and form.cleaned_data["owner"] == insider
+
+
+def test_the_browsable_api_asks_for_a_person_without_listing_everyone(
+    manager: User, owner: User, police: Agency
+) -> None:
+    from tests.factories import ActionFactory
+
+    ActionFactory.create(owner=owner)
+    client = Client()
+    client.force_login(manager)
+    url = "/api/actions/"
+    few, _ = page_queries_html(client, url)
+    for n in range(38):
+        person_in(police, username=f"listed.nobody{n}")
+    many, content = page_queries_html(client, url)
+    assert few == many
+    assert "listed.nobody37" not in content and 'name="owner"' in content
+
+
+def page_queries_html(client: Client, url: str) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    return len(queries), response.content.decode()

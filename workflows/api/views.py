@@ -30,6 +30,7 @@ from ..models import (
 from ..selectors import action_list, actions_visible_to, recommendations_visible_to, sees_all_agencies
 from ..services import actions as services
 from ..transitions import TransitionConflict
+from .people import PersonField
 from .transitions import TransitionError, TransitionsMixin
 
 
@@ -57,7 +58,7 @@ class ActionSerializer(serializers.ModelSerializer[Action]):
     rag = serializers.CharField(read_only=True)
     rag_disagrees = serializers.BooleanField(read_only=True)
     state = serializers.CharField(read_only=True)
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), allow_null=True, required=False)
+    owner = PersonField(allow_null=True, required=False)
     agency = serializers.PrimaryKeyRelatedField(
         queryset=Agency.objects.all(), allow_null=True, required=False
     )
@@ -163,6 +164,9 @@ class ActionFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=ActionState.choices)
     rag = django_filters.MultipleChoiceFilter(choices=RAG.choices)
     overdue = django_filters.BooleanFilter(method="filter_overdue")
+    # By id: a choice filter would list every person and every recommendation on the browsable API.
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    recommendation = django_filters.NumberFilter(field_name="recommendation_id")
 
     class Meta:
         model = Action
