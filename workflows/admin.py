@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
@@ -11,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     Action,
+    ActionChangeRequest,
     Agency,
     ClosureDay,
     Evidence,
@@ -26,9 +28,26 @@ from .models import (
 from .services.actions import action_delete
 
 
+class ReasonedChangeForm(forms.ModelForm):  # type: ignore[type-arg]
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        max_length=100,
+        help_text="Kept in the history with your name, for whoever asks later who changed this and why.",
+    )
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
-    """History is read here, never reverted: a revert writes a past version back with no transition, log
+    """What an administrator changes here is history like any other change: with their name (set by
+    SimpleHistoryAdmin) and the reason the form asks for.
+
+    History is read here, never reverted: a revert writes a past version back with no transition, log
     or reason, undoing decisions (an approved extension's due date, a state) as if they never happened."""
+
+    form = ReasonedChangeForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = form.cleaned_data["change_reason"]
+        super().save_model(request, obj, form, change)
 
     def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
         return True
@@ -117,19 +136,28 @@ class ExtensionRequestInline(ReadOnlyInline):
     fk_name = "action"
 
 
+class ChangeRequestInline(ReadOnlyInline):
+    model = ActionChangeRequest
+    fk_name = "action"
+
+
 @admin.register(Action)
 class ActionAdmin(HistoryAdmin):
-    """Actions are read here; their state changes only through the pages and API, which log them. Only a
-    draft may be deleted."""
+    """Actions are read here, not changed: their state changes only through the pages and API, which log
+    them, and an agreed action's wording only by a change request another manager approves. Only a draft
+    may be deleted."""
 
     list_display = ["reference", "description", "agency", "owner", "due_on", "state"]
     list_filter = ["state", "agency", "theme"]
     list_select_related = ["agency", "owner"]
     search_fields = ["reference", "description"]
     readonly_fields = [f.name for f in Action._meta.fields]
-    inlines = [ProgressNoteInline, EvidenceInline, ExtensionRequestInline]
+    inlines = [ProgressNoteInline, EvidenceInline, ExtensionRequestInline, ChangeRequestInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Action | None = None) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from workflows.models import Action, Agency, Recommendation, Theme
 from workflows.selectors import has_agency_lead
@@ -114,16 +115,21 @@ def audit_add_agency(
 def _open_returns(audit: Audit, *, actor: User, comment: str, arguments: dict[str, Any]) -> None:
     """Fieldwork: every participating agency owes a return for every case, by the returns' date."""
     assert audit.returns_due_on is not None
-    AgencyReturn.objects.bulk_create(
-        AgencyReturn(
-            case=case,
-            agency=participation.agency,
-            owner=participation.contact,
-            due_on=audit.returns_due_on,
-            title=f"{audit.reference} audit return for case {case.reference} ({participation.agency})",
-        )
-        for case in audit.cases.all()
-        for participation in audit.participations.select_related("agency")
+    bulk_create_with_history(
+        [
+            AgencyReturn(
+                case=case,
+                agency=participation.agency,
+                owner=participation.contact,
+                due_on=audit.returns_due_on,
+                title=f"{audit.reference} audit return for case {case.reference} ({participation.agency})",
+            )
+            for case in audit.cases.all()
+            for participation in audit.participations.select_related("agency")
+        ],
+        AgencyReturn,
+        default_user=actor,
+        default_change_reason="Owed from the start of fieldwork",
     )
 
 

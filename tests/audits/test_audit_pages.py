@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 
-from audits.models import Audit, ReturnState
+from audits.models import Audit, Grade, ReturnState
 from tests.audits.helpers import answer, returns_of
 from tests.factories import AgencyFactory, person_in
 from workflows import roles
@@ -193,3 +194,26 @@ def test_the_demo_has_the_business_plans_two_audits() -> None:
     assert neglect.state == "monitoring" and neglect.cases.count() == 50
     actions = Action.objects.filter(recommendation__audit=neglect)
     assert actions.filter(due_on__lt=timezone.localdate(), state="in_progress").count() == 2
+
+
+def test_audit_page_timeline_shows_grade_labels_not_slugs(
+    client: Client, fieldwork_audit: Audit, owner: User, auditor: User
+) -> None:
+    police_return = next(r for r in returns_of(fieldwork_audit) if r.owner == owner)
+    answer(police_return, owner, grade=Grade.GOOD, submit=False)
+    answer(police_return, owner, grade=Grade.REQUIRES_IMPROVEMENT, submit=False)
+    client.force_login(auditor)
+    page = client.get(reverse("audit-detail", args=[fieldwork_audit.pk])).content.decode()
+    assert "Good → Requires improvement" in page
+    assert "requires_improvement" not in page.split("Timeline")[-1]
+
+
+def test_returns_opened_at_fieldwork_are_in_their_history_with_who_opened_them(
+    fieldwork_audit: Audit, auditor: User
+) -> None:
+    for agency_return in returns_of(fieldwork_audit):
+        created = agency_return.history.get(history_type="+")
+        assert (created.history_user, created.history_change_reason) == (
+            auditor,
+            "Owed from the start of fieldwork",
+        )
