@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
@@ -90,6 +90,8 @@ class ClockRow:
     left: int
     overdue_by: int
     status: str
+    # Why the status is worse than the clock's own days left say, when a milestone inside it slipped.
+    milestone: str = ""
 
     @property
     def due_on(self) -> dt.date:
@@ -116,7 +118,29 @@ def clock_rows(
                 status=clock.status(on, met_on=stored.met_on),
             )
         )
-    return rows
+    return _with_panel_milestones(rows)
+
+
+def _with_panel_milestones(rows: list[ClockRow]) -> list[ClockRow]:
+    """A rapid review whose panel has not met, and is late or at risk of it (working day 12), is at risk
+    however many days its own clock has left: deciding and writing up need the days after the panel."""
+    panels = {
+        (row.clock.source_type_id, row.clock.source_id): row
+        for row in rows
+        if row.clock.name == "review_panel" and row.status in ("late", "at risk")
+    }
+    marked = []
+    for row in rows:
+        panel = panels.get((row.clock.source_type_id, row.clock.source_id))
+        if row.clock.name == "rapid_review" and row.status == "on track" and panel is not None:
+            was = "was due" if panel.status == "late" else "is due"
+            row = replace(
+                row,
+                status="at risk",
+                milestone=f"The panel meeting {was} by {panel.due_on:%a %-d %b %Y} and is not recorded",
+            )
+        marked.append(row)
+    return marked
 
 
 def review_dashboard(user: Viewer, *, on: dt.date) -> list[ClockRow]:

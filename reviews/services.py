@@ -51,6 +51,15 @@ def rapid_review_clocks(review: RapidReview) -> None:
         met_on=review.sent_to_panel_on,
         **common,
     )
+    # The review's own milestone inside its clock: a panel that has not met by working day 12 leaves too
+    # little time to decide and write up, so it is tracked and chased like a clock of its own.
+    clock_sync(
+        name="review_panel",
+        label=f"{review.reference}: rapid review panel meets",
+        starts_on=review.notified_on,
+        met_on=review.panel_meeting_on,
+        **common,
+    )
 
 
 def practice_review_clocks(review: PracticeReview) -> None:

@@ -130,11 +130,13 @@ def test_the_dashboard_sorts_clocks_by_working_days_left_and_flags_risk(
     late = notified("RR-LATE", today - dt.timedelta(days=40))
     with django_assert_max_num_queries(6):
         rows = review_dashboard(manager, on=today)
-    assert [(row.review.reference, row.status) for row in rows] == [
-        ("RR-LATE", "late"),
-        ("RR-FRESH", "on track"),
+    assert [(row.review.reference, row.clock.name, row.status) for row in rows] == [
+        ("RR-LATE", "review_panel", "late"),
+        ("RR-LATE", "rapid_review", "late"),
+        ("RR-FRESH", "review_panel", "on track"),
+        ("RR-FRESH", "rapid_review", "on track"),
     ]
-    assert rows[0].overdue_by > 0 and rows[1].left == 15
+    assert rows[0].overdue_by > rows[1].overdue_by > 0 and rows[2].left == 12 and rows[3].left == 15
     client = Client()
     client.force_login(manager)
     page = client.get("/reviews/").content.decode()
@@ -193,8 +195,10 @@ def test_the_demo_has_the_three_reviews() -> None:
     rapid = RapidReview.objects.get(reference="RR-2026-03")
     assert rapid.state == "information_gathering"
     manager = User.objects.get(username="manager")
-    (row,) = [r for r in review_dashboard(manager, on=timezone.localdate()) if r.review == rapid]
-    assert row.left == 4
+    rows = {r.clock.name: r for r in review_dashboard(manager, on=timezone.localdate()) if r.review == rapid}
+    # Four working days left and no panel yet: the panel milestone (working day 12) puts it at risk.
+    assert rows["rapid_review"].left == 4 and rows["rapid_review"].status == "at risk"
+    assert rows["review_panel"].left == 1 and rows["review_panel"].status == "at risk"
     overdue = Chronology.objects.filter(review=rapid, state="owed")
     assert [c.agency.kind for c in overdue] == ["health"] and overdue[0].due_on < timezone.localdate()
     assert PracticeReview.objects.get(reference="LCSPR-2026-01").state == "draft_report"

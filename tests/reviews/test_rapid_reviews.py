@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 from notifications.models import OutboxEntry
 from notifications.sweep import sweep
 from reviews.models import Chronology, ChronologyState, PracticeReview, RapidReview
+from reviews.selectors import ClockRow as ReviewClockRow
+from reviews.selectors import review_dashboard
 from reviews.services import (
     chronology_save,
     practice_review_create,
@@ -22,6 +24,7 @@ from reviews.services import (
 from tests.factories import AgencyFactory, person_in
 from tests.reviews.conftest import NOTIFIED
 from workflows import roles
+from workflows.calendar import working_calendar
 from workflows.models import Agency, StatutoryClock, TransitionLog
 from workflows.transitions import TransitionRefused, transition_perform
 
@@ -410,3 +413,35 @@ def test_a_practice_review_cannot_be_published_before_it_was_decided_or_in_the_f
             decided_on=after_christmas + dt.timedelta(days=1),
             lead=manager,
         )
+
+
+def test_a_review_four_working_days_from_its_deadline_with_no_panel_meeting_is_at_risk(
+    manager: User, after_christmas: dt.date
+) -> None:
+    notified = working_calendar().add_working_days(after_christmas, -11)
+    review = rapid_review_create(
+        actor=manager,
+        reference="RR-P12",
+        child_reference="Child G",
+        incident_type="serious_harm",
+        became_aware_on=notified - dt.timedelta(days=1),
+        notified_on=notified,
+        lead=manager,
+    )
+
+    def running() -> dict[str, ReviewClockRow]:
+        return {row.clock.name: row for row in review_dashboard(manager, on=after_christmas)}
+
+    rows = running()
+    assert rows["rapid_review"].left == 4 and rows["rapid_review"].status == "at risk"
+    assert rows["review_panel"].due_on == dt.date(2027, 2, 2) and rows["review_panel"].status == "at risk"
+    said = "The panel meeting is due by Tue 2 Feb 2027 and is not recorded"
+    client = Client()
+    client.force_login(manager)
+    assert said in client.get("/reviews/").content.decode()
+    assert said in client.get(f"/reviews/rapid/{review.pk}/").content.decode()
+
+    rapid_review_update(review=review, actor=manager, panel_meeting_on=after_christmas, attendees="Police")
+    rows = running()
+    assert rows["rapid_review"].status == "on track" and "review_panel" not in rows
+    assert said not in client.get("/reviews/").content.decode()
