@@ -66,6 +66,18 @@ def meeting_recorded(review: RapidReview) -> bool:
     return review.panel_meeting_on is not None and bool(review.attendees.strip())
 
 
+@rule(
+    "chronologies are still outstanding: wait for them, or record the panel meeting without them and say why"
+)
+def no_chronologies_outstanding(review: RapidReview) -> bool:
+    return not review.chronologies.filter(state=ChronologyState.OWED).exists()
+
+
+@rule("every chronology is in: record the panel meeting in the usual way")
+def chronologies_outstanding(review: RapidReview) -> bool:
+    return not no_chronologies_outstanding(review)
+
+
 @rule("record the decision and its rationale")
 def decision_recorded(review: RapidReview) -> bool:
     return bool(review.decision) and bool(review.decision_rationale.strip())
@@ -169,11 +181,28 @@ class RapidReview(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=RapidReviewState.INFORMATION_GATHERING,
         target=RapidReviewState.PANEL_MEETING,
-        conditions=[meeting_recorded],
+        conditions=[meeting_recorded, no_chronologies_outstanding],
         permission=may_progress,
         custom={"label": "Record the panel meeting"},
     )
     def hold_panel_meeting(self, **_: Any) -> None:
+        pass
+
+    # The panel meets by its date whatever is missing, but what did not come is recorded with the reason
+    # it went ahead without it, as an audit's moderation does without its returns.
+    @transition(
+        field=state,
+        source=RapidReviewState.INFORMATION_GATHERING,
+        target=RapidReviewState.PANEL_MEETING,
+        conditions=[meeting_recorded, chronologies_outstanding],
+        permission=may_progress,
+        custom={
+            "quiet": True,
+            "label": "Record the panel meeting without the outstanding chronologies",
+            "comment_required": "say why the panel went ahead without every chronology",
+        },
+    )
+    def hold_panel_meeting_without_chronologies(self, **_: Any) -> None:
         pass
 
     @transition(
@@ -274,7 +303,11 @@ class Chronology(ConcurrentTransitionMixin, models.Model):
         source=ChronologyState.OWED,
         target=ChronologyState.NOT_RECEIVED,
         permission=may_progress,
-        custom={"label": "Record as not received", "internal": True},
+        custom={
+            "label": "Record as not received",
+            "internal": True,
+            "comment_required": "say why the chronology is not needed",
+        },
     )
     def mark_not_received(self, **_: Any) -> None:
         pass

@@ -173,17 +173,18 @@ def chronology_save(*, chronology: Chronology, actor: User, summary: str, submit
     return chronology
 
 
-@register_effect(RapidReview, "hold_panel_meeting")
+@register_effect(RapidReview, "hold_panel_meeting_without_chronologies")
 def _close_outstanding_chronologies(
     review: RapidReview, *, actor: User, comment: str, arguments: Any
 ) -> None:
-    """The panel meets by its date whatever is missing: what did not come is recorded as not received."""
+    """Each chronology the panel met without is recorded as not received, with the reason given, and stops
+    being chased."""
     for chronology in review.chronologies.filter(state=ChronologyState.OWED):
         transition_perform(
             obj=chronology,
             name="mark_not_received",
             actor=actor,
-            comment=f"The panel met on {review.panel_meeting_on:%-d %B %Y} without it",
+            comment=f"The panel met on {review.panel_meeting_on:%-d %B %Y} without it: {comment.strip()}",
             internal=True,
         )
 

@@ -52,7 +52,12 @@ def test_manager_takes_a_rapid_review_from_notified_to_submitted_to_panel(  # ty
         "Police, ICB, children's social care; chaired by the business manager"
     )
     page.get_by_role("button", name="Save").click()
-    page.get_by_role("button", name="Record the panel meeting").click()
+    # The police chronology has not come: the panel goes ahead without it, saying why.
+    expect(page.get_by_text("Chronologies are still outstanding")).to_be_visible()
+    page.get_by_label("Reason for “Record the panel meeting without the outstanding chronologies”").fill(
+        "The panel could not wait beyond working day 12"
+    )
+    page.get_by_role("button", name="Record the panel meeting without the outstanding chronologies").click()
     expect(page.locator(".govuk-tag", has_text="Panel meeting")).to_be_visible()
 
     page.get_by_role("link", name="Record dates, the panel meeting and the decision").click()

@@ -193,11 +193,16 @@ def test_the_panel_meeting_and_decision_must_be_recorded(asked_review: RapidRevi
     rapid_review_update(
         review=asked_review, actor=manager, panel_meeting_on=dt.date(2027, 1, 11), attendees="Police"
     )
-    transition_perform(obj=asked_review, name="hold_panel_meeting", actor=manager)
+    transition_perform(
+        obj=asked_review,
+        name="hold_panel_meeting_without_chronologies",
+        actor=manager,
+        comment="The panel could not wait",
+    )
     assert refused(asked_review, "record_decision", manager) == "Record the decision and its rationale"
 
 
-def test_chronologies_missing_when_the_panel_meets_are_recorded_as_not_received(
+def test_a_panel_that_meets_without_a_chronology_records_it_not_received_with_the_reason(
     asked_review: RapidReview, manager: User, owner: User
 ) -> None:
     transition_perform(obj=asked_review, name="start_information_gathering", actor=manager)
@@ -206,9 +211,33 @@ def test_chronologies_missing_when_the_panel_meets_are_recorded_as_not_received(
     rapid_review_update(
         review=asked_review, actor=manager, panel_meeting_on=dt.date(2027, 1, 11), attendees="Police"
     )
-    transition_perform(obj=asked_review, name="hold_panel_meeting", actor=manager)
+    assert refused(asked_review, "hold_panel_meeting", manager).startswith(
+        "Chronologies are still outstanding"
+    )
+    client = Client()
+    client.force_login(manager)
+    page = client.get(f"/reviews/rapid/{asked_review.pk}/").content.decode()
+    assert "Reason for “Record the panel meeting without the outstanding chronologies”" in page
+    url = f"/reviews/rapid/{asked_review.pk}/transitions/hold_panel_meeting_without_chronologies/"
+    refusal = client.post(url, {"state": "information_gathering", "comment": " "}, follow=True)
+    assert "Say why the panel went ahead without every chronology" in refusal.content.decode()
+    assert RapidReview.objects.get(pk=asked_review.pk).state == "information_gathering"
+    response = api(manager).post(
+        f"/api/rapid-reviews/{asked_review.pk}/transitions/hold_panel_meeting_without_chronologies/",
+        {"comment": "Health could not send it in time; the panel could not wait"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
     states = dict(Chronology.objects.filter(review=asked_review).values_list("agency__kind", "state"))
     assert states == {"police": ChronologyState.SUBMITTED, "health": ChronologyState.NOT_RECEIVED}
+    health = Chronology.objects.get(review=asked_review, agency__kind="health")
+    (logged,) = TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Chronology), object_id=health.pk
+    )
+    assert logged.comment == (
+        "The panel met on 11 January 2027 without it: "
+        "Health could not send it in time; the panel could not wait"
+    )
     with pytest.raises(ValidationError, match="panel has met"):
         chronology_save(chronology=police, actor=owner, summary="late edit")
 
