@@ -105,7 +105,8 @@ def test_on_a_fresh_install_each_role_does_its_first_job(use_redis: str) -> None
     owner = person("owner", police, roles.ACTION_OWNER)
 
     response = signed_in(administrator).post(
-        reverse("admin:workflows_agency_add"), {"name": "Probation", "kind": Agency.Kind.PROBATION}
+        reverse("admin:workflows_agency_add"),
+        {"name": "Probation", "kind": Agency.Kind.PROBATION, "change_reason": "Joins the partnership"},
     )
     assert response.status_code == 302, response.content.decode()
     assert Agency.objects.filter(name="Probation").exists()
