@@ -1,6 +1,10 @@
-"""The person's own account area: their personal API tokens."""
+"""The person's own account area (their personal API tokens) and resetting a forgotten password."""
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -36,3 +40,15 @@ def revoke_token_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
         raise Http404("No such token of yours") from None
     messages.success(request, f"Token “{token.name}” is revoked: it no longer works.")
     return HttpResponseRedirect(reverse("account-tokens"))
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset (single-use links, expiring after PASSWORD_RESET_TIMEOUT, the same answer whether or
+    not the address has an account); the emailed link is on the site's configured public address, never
+    on whatever Host the request named."""
+
+    email_template_name = "registration/password_reset_email.txt"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = {"base_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/")}
+        return super().form_valid(form)

@@ -1,5 +1,6 @@
 """Settings shared by every environment; what differs between machines comes from the environment."""
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "reviews",
     "notifications",
     "accounts",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "workflows.middleware.NeverCacheSignedInMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,6 +117,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Error mails to ADMINS show where the code failed, never the values it held.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.observability.WithoutDataExceptionReporterFilter"
+# Sign-in lockout (django-axes): this many failures for one username, or from one address, locks it for
+# the cool-off time; an administrator unlocks sooner by deleting the access attempt in the admin.
+AXES_FAILURE_LIMIT = env.int("FOLLOWTHROUGH_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("FOLLOWTHROUGH_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
+# Sign-ins are recorded once, by accounts (with token use and role changes), not again by axes.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# A password reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env.int("FOLLOWTHROUGH_PASSWORD_RESET_MINUTES", default=60) * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
