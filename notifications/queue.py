@@ -20,6 +20,7 @@ from workflows.selectors import (
     ActionWithRag,
     action_list,
     actions_visible_to,
+    agencies_open_to,
     agency_of_viewer,
     sees_all_agencies,
 )
@@ -94,7 +95,8 @@ class _ManyById(django_filters.ModelMultipleChoiceFilter):
 
 
 class QueueFilter(django_filters.FilterSet):
-    agency = _ManyById(queryset=Agency.objects.all())
+    # The viewer's agencies, set per viewer below: never a list of every agency.
+    agency = _ManyById(queryset=Agency.objects.none())
     source_type = django_filters.ChoiceFilter(
         choices=SOURCE_TYPES, field_name="recommendation__source_type__model", label="Source type"
     )
@@ -125,6 +127,10 @@ class QueueFilter(django_filters.FilterSet):
         model = Action
         fields: list[str] = []
 
+    def __init__(self, *args: Any, viewer: Viewer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["agency"].queryset = agencies_open_to(viewer)  # type: ignore[attr-defined]
+
     def filter_owner(self, actions: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         for word in value.split():
             actions = actions.filter(
@@ -153,7 +159,7 @@ def overdue_queue(
     A sort key not in SORTS falls back to due date; a leading "-" reverses it.
     """
     today = today or timezone.localdate()
-    queue = QueueFilter(params, queryset=action_list(_queue_scope(user, today), today=today))
+    queue = QueueFilter(params, queryset=action_list(_queue_scope(user, today), today=today), viewer=user)
     actions = queue.qs
     sort = str(params.get("sort", "due"))
     descending = sort.startswith("-")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Concat
@@ -94,13 +95,25 @@ class PersonChoiceField(forms.Field):
         )
 
 
+class ScopedModelChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A choice list of what the viewer may see or act on, from the one selector of that rule
+    (``agencies_open_to``...): it offers nothing until ``scope_to(viewer)``, never every row."""
+
+    def __init__(self, scope: Callable[[Any], QuerySet[Any]], **kwargs: Any) -> None:
+        self.scope = scope
+        super().__init__(queryset=scope(AnonymousUser()), **kwargs)
+
+    def scope_to(self, viewer: Any) -> None:
+        self.queryset = self.scope(viewer)
+
+
 F = TypeVar("F", bound=forms.BaseForm)
 
 
-def scope_people(form: F, viewer: Any) -> F:
-    """Narrow every person picker of ``form`` to the people ``viewer`` may pick, as the lookup offers."""
+def scope_choices(form: F, viewer: Any) -> F:
+    """Narrow every picker and choice list of ``form`` to what ``viewer`` may pick, as the lookup offers."""
     for field in form.fields.values():
-        if isinstance(field, PersonChoiceField):
+        if isinstance(field, (PersonChoiceField, ScopedModelChoiceField)):
             field.scope_to(viewer)
     return form
 

@@ -12,11 +12,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from workflows.api.fields import ScopedRelatedField, scoped_filterset
 from workflows.api.people import PersonField
 from workflows.api.timeline import TimelineEntrySerializer
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
 from workflows.models import Agency, Theme
+from workflows.selectors import agencies_open_to
 
 from ..models import (
     AgencyReturn,
@@ -45,7 +47,7 @@ class CaseBody(serializers.Serializer[Any]):
 
 
 class ParticipationBody(serializers.Serializer[Any]):
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
+    agency = ScopedRelatedField(agencies_open_to)
     contact = PersonField(allow_null=True, required=False)
 
 
@@ -153,7 +155,7 @@ class AuditViewSet(
     ) -> Response:
         """Parse ``body``, call ``service`` on the audit (scoped: 404 if unseen), answer with the audit."""
         audit = self.get_object()
-        data = body(data=request.data)
+        data = body(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         call_service(service, audit=audit, actor=actor_of(request), **extra, **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=audit.pk)).data, status=201)
@@ -242,7 +244,7 @@ class AgencyReturnViewSet(
     """Returns the caller may see: their own agency's, never another's (partnership staff see all)."""
 
     serializer_class = AgencyReturnSerializer
-    filterset_fields = ["state", "agency"]
+    filterset_class = scoped_filterset(AgencyReturn, ["state", "agency"], agency=agencies_open_to)
 
     def get_queryset(self) -> QuerySet[AgencyReturn]:
         return returns_visible_to(self.request.user).select_related("case").order_by("due_on", "id")
@@ -279,7 +281,7 @@ class FollowUpBody(serializers.Serializer[Any]):
 
 class CaseAuditSerializer(serializers.ModelSerializer[CaseAudit]):
     state = serializers.CharField(read_only=True)
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
+    agency = ScopedRelatedField(agencies_open_to)
     case_worker = PersonField(allow_null=True, required=False)
     auditor = PersonField(allow_null=True, required=False)
     shortfalls: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -317,7 +319,7 @@ class CaseAuditViewSet(
     the stage transitions."""
 
     serializer_class = CaseAuditSerializer
-    filterset_fields = ["state", "agency"]
+    filterset_class = scoped_filterset(CaseAudit, ["state", "agency"], agency=agencies_open_to)
 
     def get_queryset(self) -> QuerySet[CaseAudit]:
         return case_audits_visible_to(self.request.user).prefetch_related("shortfalls").order_by("id")
@@ -441,7 +443,7 @@ class Section11ReturnViewSet(
     actions (submit, begin_challenge, agree)."""
 
     serializer_class = Section11ReturnSerializer
-    filterset_fields = ["cycle", "state"]
+    filterset_class = scoped_filterset(Section11Return, ["cycle", "state"], cycle=section11_cycles_visible_to)
 
     def get_queryset(self) -> QuerySet[Section11Return]:
         return (
@@ -502,7 +504,7 @@ class StandardRatingViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[S
 
     def _apply(self, request: Request, body: type[serializers.Serializer[Any]], service: Any) -> Response:
         rating = self.get_object()
-        data = body(data=request.data)
+        data = body(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         call_service(service, rating=rating, actor=actor_of(request), **data.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=rating.pk)).data)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from workflows.forms import DATE, PersonChoiceField
-from workflows.models import Agency
+from workflows.forms import DATE, PersonChoiceField, ScopedModelChoiceField
+from workflows.selectors import agencies_open_to
 
 from ..models import AgencyReturn, Audit, Finding, Grade
 
@@ -56,7 +56,7 @@ class CaseForm(forms.Form):
 
 
 class ParticipationForm(forms.Form):
-    agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
+    agency = ScopedModelChoiceField(agencies_open_to)
     contact = PersonChoiceField(
         required=False,
         label="Who completes the agency's returns (leave empty for its leads)",
@@ -81,7 +81,7 @@ class ReturnForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class CaseAuditForm(forms.Form):
-    agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
+    agency = ScopedModelChoiceField(agencies_open_to)
     case_reference = forms.CharField(label="Pseudonymised case reference", max_length=30)
     scheduled_for = forms.DateField(widget=DATE)
     case_worker = PersonChoiceField(required=False, label="The case's worker")

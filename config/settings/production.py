@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.observability import start_error_reporting
 
 from .base import *  # noqa: F403
-from .base import DATABASES, DEFAULT_FROM_EMAIL, LOGGING, REDIS_URL, env
+from .base import DATABASES, DEFAULT_FROM_EMAIL, LOGGING, REDIS_URL, REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -60,3 +60,8 @@ LOGGING = {
     "formatters": {"json": {"()": "config.observability.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
 }
+
+# The browsable API renders HTML forms, choice lists included, for anyone signed in: JSON only unless an
+# operator turns it on.
+if not env.bool("DJANGO_BROWSABLE_API", default=False):
+    REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}

@@ -11,10 +11,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from workflows.api.fields import ScopedRelatedField, scoped_filterset
 from workflows.api.people import PersonField
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
-from workflows.models import Agency
+from workflows.selectors import agencies_open_to
 
 from .. import services
 from ..models import Chronology, PracticeReview, RapidReview
@@ -49,7 +50,7 @@ class RapidReviewSerializer(serializers.ModelSerializer[RapidReview]):
 
 
 class AskAgencyBody(serializers.Serializer[Any]):
-    agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
+    agency = ScopedRelatedField(agencies_open_to)
     owner = PersonField(allow_null=True, required=False)
     due_on = serializers.DateField(required=False, allow_null=True)
 
@@ -100,7 +101,7 @@ class RapidReviewViewSet(_ReviewViewSet, viewsets.GenericViewSet[RapidReview]):
     @action(detail=True, methods=["post"], url_path="agencies")
     def ask_agency(self, request: Request, pk: str | None = None) -> Response:
         review = self.get_object()
-        body = AskAgencyBody(data=request.data)
+        body = AskAgencyBody(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         call_service(
             services.rapid_review_ask_agency, review=review, actor=actor_of(request), **body.validated_data
@@ -112,9 +113,7 @@ class PracticeReviewSerializer(serializers.ModelSerializer[PracticeReview]):
     state = serializers.CharField(read_only=True)
     lead = PersonField()
     chair = PersonField(allow_null=True, required=False)
-    rapid_review = serializers.PrimaryKeyRelatedField(
-        queryset=RapidReview.objects.all(), allow_null=True, required=False
-    )
+    rapid_review = ScopedRelatedField(rapid_reviews_visible_to, allow_null=True, required=False)
 
     class Meta:
         model = PracticeReview
@@ -166,7 +165,7 @@ class ChronologyViewSet(
     """Chronologies the caller may see: their own agency's, never another's."""
 
     serializer_class = ChronologySerializer
-    filterset_fields = ["state", "review"]
+    filterset_class = scoped_filterset(Chronology, ["state", "review"], review=rapid_reviews_visible_to)
 
     def get_queryset(self) -> QuerySet[Chronology]:
         return chronologies_visible_to(self.request.user).order_by("due_on", "id")

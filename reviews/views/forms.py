@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
-from workflows.forms import DATE, PersonChoiceField
-from workflows.models import Agency
+from workflows.forms import DATE, PersonChoiceField, ScopedModelChoiceField
+from workflows.selectors import agencies_open_to
 
 from ..models import PracticeReview, RapidReview
+from ..selectors import rapid_reviews_visible_to
 
 RAPID_DATES = ["became_aware_on", "notified_on", "panel_meeting_on", "sent_to_panel_on"]
 
@@ -51,7 +52,7 @@ class RapidReviewCreateForm(RapidReviewForm):
 
 
 class AskAgencyForm(forms.Form):
-    agency = forms.ModelChoiceField(queryset=Agency.objects.filter(is_active=True))
+    agency = ScopedModelChoiceField(agencies_open_to)
     owner = PersonChoiceField(
         required=False,
         label="Who completes the chronology (leave empty for the agency's leads)",
@@ -96,7 +97,7 @@ class PracticeReviewForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class PracticeReviewCreateForm(PracticeReviewForm):
-    rapid_review = forms.ModelChoiceField(queryset=RapidReview.objects.all(), required=False)
+    rapid_review = ScopedModelChoiceField(rapid_reviews_visible_to, required=False)
 
     class Meta(PracticeReviewForm.Meta):
         fields = ["reference", "rapid_review", "title", "child_reference", "decided_on", "lead", "chair"]

@@ -21,15 +21,22 @@ from ..models import (
     Action,
     ActionChangeRequest,
     ActionState,
-    Agency,
     ExtensionRequest,
     Recommendation,
     Theme,
     TransitionLog,
 )
-from ..selectors import action_list, actions_visible_to, recommendations_visible_to, sees_all_agencies
+from ..selectors import (
+    action_list,
+    actions_visible_to,
+    agencies_open_to,
+    recommendations_open_to,
+    recommendations_visible_to,
+    sees_all_agencies,
+)
 from ..services import actions as services
 from ..transitions import TransitionConflict
+from .fields import ScopedRelatedField, scoped_choices
 from .people import PersonField
 from .transitions import TransitionError, TransitionsMixin
 
@@ -58,10 +65,9 @@ class ActionSerializer(serializers.ModelSerializer[Action]):
     rag = serializers.CharField(read_only=True)
     rag_disagrees = serializers.BooleanField(read_only=True)
     state = serializers.CharField(read_only=True)
+    recommendation = ScopedRelatedField(recommendations_open_to)
     owner = PersonField(allow_null=True, required=False)
-    agency = serializers.PrimaryKeyRelatedField(
-        queryset=Agency.objects.all(), allow_null=True, required=False
-    )
+    agency = ScopedRelatedField(agencies_open_to, allow_null=True, required=False)
     theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), allow_null=True, required=False)
 
     class Meta:
@@ -167,6 +173,7 @@ class ActionFilter(django_filters.FilterSet):
     # By id: a choice filter would list every person and every recommendation on the browsable API.
     owner = django_filters.NumberFilter(field_name="owner_id")
     recommendation = django_filters.NumberFilter(field_name="recommendation_id")
+    agency = django_filters.ModelChoiceFilter(queryset=scoped_choices(agencies_open_to))
 
     class Meta:
         model = Action
@@ -198,6 +205,8 @@ class ActionViewSet(
         return action_list(actions_visible_to(self.request.user)).order_by("due_on", "id")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The recommendations offered are those the caller may plan for: none, for someone who may not.
+        call_service(services.require_may_add_actions, actor=actor_of(request))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -61,6 +61,13 @@ def recommendation_create(
     return recommendation
 
 
+def require_may_add_actions(actor: User) -> None:
+    """Asked first, so someone who may not add actions is told so before anything about what they sent."""
+    _require(
+        actor.has_perm("workflows.add_action"), "only an auditor, agency lead or manager may add actions"
+    )
+
+
 def action_create(
     *,
     actor: User,
@@ -75,9 +82,7 @@ def action_create(
 
     The recommendation must be one the actor may plan for (a police lead never answers a health
     shortfall), and the agency the actor's own unless they see every agency."""
-    _require(
-        actor.has_perm("workflows.add_action"), "only an auditor, agency lead or manager may add actions"
-    )
+    require_may_add_actions(actor)
     _require(
         recommendations_open_to(actor).filter(pk=recommendation.pk).exists(),
         "you may only add actions to recommendations of your own agency's work",
