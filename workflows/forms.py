@@ -110,8 +110,9 @@ class ScopedModelChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 F = TypeVar("F", bound=forms.BaseForm)
 
 
-def scope_choices(form: F, viewer: Any) -> F:
-    """Narrow every picker and choice list of ``form`` to what ``viewer`` may pick, as the lookup offers."""
+def scope_people(form: F, viewer: Any) -> F:
+    """Narrow every person picker of ``form`` to the people ``viewer`` may pick, as the lookup offers, and
+    every other scoped choice list (agencies, reviews) to what ``viewer`` may see or act on."""
     for field in form.fields.values():
         if isinstance(field, (PersonChoiceField, ScopedModelChoiceField)):
             field.scope_to(viewer)

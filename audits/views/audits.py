@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from workflows.forms import ActionForm, RecommendationForm, scope_choices
+from workflows.forms import ActionForm, RecommendationForm, scope_people
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, post_form, transition_from_post
@@ -52,7 +52,7 @@ def audit_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def audit_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("audits.add_audit"):
         raise PermissionDenied("Only auditors and managers commission audits")
-    form = scope_choices(AuditCreateForm(request.POST or None), request.user)
+    form = scope_people(AuditCreateForm(request.POST or None), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Audit] = []
         if attempt(
@@ -69,7 +69,7 @@ def audit_edit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     audit = _visible_audit(request, pk)
     if not request.user.has_perm("audits.progress_audit"):
         raise PermissionDenied("Only auditors and managers change audits")
-    form = scope_choices(
+    form = scope_people(
         AuditForm(request.POST or None, instance=audit if request.method == "GET" else None), request.user
     )
     if request.method == "POST" and form.is_valid():
@@ -132,7 +132,7 @@ def audit_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_plan": progress and audit.state in (AuditState.ACTION_PLANNING, AuditState.MONITORING),
             "can_edit": progress and audit.state not in (AuditState.CLOSED, AuditState.CANCELLED),
             "case_form": CaseForm(),
-            "participation_form": scope_choices(ParticipationForm(), request.user),
+            "participation_form": scope_people(ParticipationForm(), request.user),
             "finding_form": FindingForm(),
             "recommendation_form": RecommendationForm(),
         },

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from workflows.forms import ActionForm, scope_choices
+from workflows.forms import ActionForm, scope_people
 from workflows.selectors import action_list, actions_visible_to
 from workflows.transitions import available_transitions, blocked_transitions, permission_refusal
 from workflows.validators import parse_date
@@ -66,7 +66,7 @@ def case_audit_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def case_audit_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("audits.add_caseaudit"):
         raise PermissionDenied("Only auditors and agency leads schedule case audits")
-    form = scope_choices(CaseAuditForm(request.POST or None), request.user)
+    form = scope_people(CaseAuditForm(request.POST or None), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[CaseAudit] = []
         if attempt(
@@ -150,7 +150,7 @@ def case_audit_grade_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
 def shortfall_action_view(request: AuthenticatedHttpRequest, pk: int, shortfall_pk: int) -> HttpResponse:
     case_audit = _visible_case_audit(request, pk)
     shortfall = get_object_or_404(case_audit.shortfalls.all(), pk=shortfall_pk)
-    form = scope_choices(ActionForm(request.POST, prefix=f"shortfall{shortfall.pk}"), request.user)
+    form = scope_people(ActionForm(request.POST, prefix=f"shortfall{shortfall.pk}"), request.user)
     if form.is_valid():
         attempt(
             request,

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from workflows.forms import DATE, ActionForm, PersonChoiceField, ScopedModelChoiceField, scope_choices
+from workflows.forms import DATE, ActionForm, PersonChoiceField, ScopedModelChoiceField, scope_people
 from workflows.selectors import agencies_open_to
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.actions import EvidenceForm
@@ -104,7 +104,7 @@ def cycle_list_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def cycle_create_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not request.user.has_perm("audits.run_section11"):
         raise PermissionDenied("Only auditors and managers run section 11 cycles")
-    form = scope_choices(CycleForm(request.POST or None), request.user)
+    form = scope_people(CycleForm(request.POST or None), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Section11Cycle] = []
         if attempt(
@@ -138,7 +138,7 @@ def cycle_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "blocked": blocked_transitions(cycle, request.user),
             "can_add": running and cycle.state in (CycleState.PLANNED, CycleState.OPEN),
             "can_assign": running and cycle.state in (CycleState.OPEN, CycleState.CHALLENGE),
-            "agency_form": scope_choices(AgencyForm(), request.user),
+            "agency_form": scope_people(AgencyForm(), request.user),
             "reviewer_form": ReviewerForm(),
         },
     )

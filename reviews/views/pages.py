@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from workflows.forms import ActionForm, RecommendationForm, scope_choices
+from workflows.forms import ActionForm, RecommendationForm, scope_people
 from workflows.transitions import available_transitions, blocked_transitions
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import attempt, post_form, transition_from_post
@@ -82,7 +82,7 @@ def _create(
 ) -> HttpResponse:
     _require_progress(request)
     # A practice review commissioned from its rapid review's page arrives with ?rapid_review=<id>.
-    form = scope_choices(form_class(request.POST or None, initial=request.GET.dict()), request.user)
+    form = scope_people(form_class(request.POST or None, initial=request.GET.dict()), request.user)
     if request.method == "POST" and form.is_valid():
         created: list[Any] = []
         if attempt(
@@ -111,7 +111,7 @@ def review_edit_page(request: AuthenticatedHttpRequest, kind: str, pk: int) -> H
     review = _visible(request, kind, pk)
     _require_progress(request)
     _, _, form_class, update = KINDS[kind]
-    form = scope_choices(
+    form = scope_people(
         form_class(request.POST or None, instance=review if request.method == "GET" else None), request.user
     )
     if request.method == "POST" and form.is_valid():
@@ -167,7 +167,7 @@ def rapid_review_page(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             .select_related("agency", "owner"),
             "can_ask": context["can_edit"]
             and review.state in (RapidReviewState.NOTIFIED, RapidReviewState.INFORMATION_GATHERING),
-            "ask_form": scope_choices(AskAgencyForm(), request.user),
+            "ask_form": scope_people(AskAgencyForm(), request.user),
             "practice_review": getattr(review, "practice_review", None),
         }
     )

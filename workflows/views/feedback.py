@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from ..forms import scope_choices
+from ..forms import scope_people
 from ..transitions import TransitionConflict, TransitionRefused, state_label, transition_perform
 
 
@@ -44,7 +44,7 @@ def post_form(
     prefix: str | None = None,
 ) -> HttpResponse:
     """Parse a small form posted from a case page, call its service, and go back to ``back_to``."""
-    form = scope_choices(form_class(request.POST, prefix=prefix), request.user)
+    form = scope_people(form_class(request.POST, prefix=prefix), request.user)
     if form.is_valid():
         attempt(request, lambda: call(form.cleaned_data), success)
     else:
