@@ -201,7 +201,7 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     soon = today + dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
     # The queue's own filter form reads the parameters, so junk in them is the form's error on the page
     # (a huge agency id was a server error here): only the fields that are valid are applied.
-    form = QueueFilter(params, queryset=Action.objects.none()).form
+    form = QueueFilter(params, queryset=Action.objects.none(), viewer=user).form
     form.is_valid()
     chosen = form.cleaned_data
     items: list[ChasedItem] = []
