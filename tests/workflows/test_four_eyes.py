@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection  # noqa: F401  (read by the skipif conditions)
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +19,7 @@ from tests.factories import ActionFactory, person_in
 from tests.workflows.helpers import advance
 from workflows import roles
 from workflows.models import Action, ActionState, Agency, RefusedAttempt, TransitionLog
-from workflows.services.actions import action_transition
+from workflows.services.actions import action_add_progress, action_transition, action_update
 from workflows.transitions import TransitionConflict, TransitionRefused, available_transitions
 
 pytestmark = pytest.mark.django_db
@@ -322,3 +322,49 @@ def test_two_managers_signing_off_at_the_same_instant_one_wins_the_other_is_refu
     assert "changed by someone else" in next(o for o in outcomes if o != "done")
     winner = TransitionLog.objects.get(transition="sign_off").actor
     assert RefusedAttempt.objects.get().actor == ({manager, second_manager} - {winner}).pop()
+
+
+def test_progress_from_a_copy_read_before_a_reassignment_keeps_the_new_owner_in_the_record(
+    owner: User, new_owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    stale = Action.objects.get(pk=action.pk)
+    reassigned_meanwhile(action, second_manager, new_owner)
+    action_add_progress(action=stale, actor=manager, text="Half the staff trained")
+    latest = Action.objects.get(pk=action.pk).history.first()  # type: ignore[attr-defined]
+    assert latest.owner_id == new_owner.pk  # the history row is the row as saved, not the stale copy
+    assert stale.last_progress_on == timezone.localdate()
+
+
+def test_progress_on_an_action_discontinued_meanwhile_is_refused_in_words(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    stale = Action.objects.get(pk=action.pk)
+    action_transition(action=action, actor=second_manager, name="discontinue", comment="Superseded")
+    with pytest.raises(ValidationError, match="This action is discontinued: it can no longer be updated"):
+        action_add_progress(action=stale, actor=owner, text="Half the staff trained")
+    assert not action.progress_notes.exists()
+
+
+def test_an_edit_from_a_copy_read_before_a_reassignment_keeps_the_new_owner_in_the_record(
+    owner: User, new_owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    stale = Action.objects.get(pk=action.pk)
+    reassigned_meanwhile(action, second_manager, new_owner)
+    action_update(action=stale, actor=manager, priority="high")
+    latest = Action.objects.get(pk=action.pk).history.first()  # type: ignore[attr-defined]
+    assert (latest.owner_id, latest.priority) == (new_owner.pk, "high")
+    assert stale.priority == "high"
+
+
+def test_an_edit_of_an_action_discontinued_meanwhile_is_refused_in_words(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    stale = Action.objects.get(pk=action.pk)
+    action_transition(action=action, actor=second_manager, name="discontinue", comment="Superseded")
+    with pytest.raises(ValidationError, match="changed by someone else since you opened it"):
+        action_update(action=stale, actor=owner, priority="high")
+    assert Action.objects.get(pk=action.pk).priority != "high"

@@ -154,7 +154,21 @@ def action_update(*, action: Action, actor: User, reason: str = "", **changes: A
         if action.agency_id is not None and owner_agency != action.agency_id:
             raise ValidationError({"owner": "The owner must work for the action's agency"})
     with transaction.atomic():
-        model_update(action, actor=actor, reason=reason, changes=changes, clean_exclude=CLEAN_EXCLUDE)
+        # Saved from the locked row: the history row is a copy of what is saved, so a copy read before
+        # someone else's change must not be saved or recorded. The checks above read the caller's copy;
+        # they still hold if its state (and, when the owner is being changed, its owner) is the row's.
+        locked = Action.objects.select_for_update().get(pk=action.pk)
+        if locked.state != action.state or ("owner" in changes and locked.owner_id != action.owner_id):
+            raise ValidationError(
+                "This action was changed by someone else since you opened it (it is now "
+                f"{locked.get_state_display().lower()}); reload it and try again"
+            )
+        _require(may_work_on(locked, actor), may_work_on.message)
+        changed = model_update(
+            locked, actor=actor, reason=reason, changes=changes, clean_exclude=CLEAN_EXCLUDE
+        )
+    for name in changed:
+        setattr(action, name, getattr(locked, name))
     return action
 
 
@@ -229,15 +243,20 @@ def action_add_progress(*, action: Action, actor: User, text: str, reported_rag:
         raise ValidationError({"text": "Enter the progress made"})
     _check_reported_rag(reported_rag)
     with transaction.atomic():
+        # On the locked row, re-checked: the history row is a copy of what is saved, so a copy read before
+        # someone else's change (a new owner, a discontinuation) must not be saved or recorded.
+        locked = Action.objects.select_for_update().get(pk=action.pk)
+        _require_open_and_workable(locked, actor)
         note = ProgressNote.objects.create(
-            action=action, author=actor, text=text.strip(), reported_rag=reported_rag
+            action=locked, author=actor, text=text.strip(), reported_rag=reported_rag
         )
-        action.last_progress_on = timezone.localdate()
+        locked.last_progress_on = timezone.localdate()
         if reported_rag:
-            action.reported_rag = reported_rag
-        action._history_user = actor  # type: ignore[attr-defined]
-        action._change_reason = PROGRESS_UPDATE  # type: ignore[attr-defined]
-        action.save(update_fields=["last_progress_on", "reported_rag"])
+            locked.reported_rag = reported_rag
+        locked._history_user = actor  # type: ignore[attr-defined]
+        locked._change_reason = PROGRESS_UPDATE  # type: ignore[attr-defined]
+        locked.save(update_fields=["last_progress_on", "reported_rag"])
+    action.last_progress_on, action.reported_rag = locked.last_progress_on, locked.reported_rag
     return note
 
 
