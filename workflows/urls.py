@@ -27,5 +27,6 @@ urlpatterns = [
     path("plans/", plans.plans_page, name="plans"),
     path("plans/import/", plans.plan_upload_page, name="plan-upload"),
     path("plans/import/<int:pk>/", plans.plan_import_page, name="plan-import"),
+    path("plans/import/<int:pk>/progress/", plans.plan_import_progress_page, name="plan-import-progress"),
     path("plans/<int:pk>/export.<str:kind>", plans.plan_export, name="plan-export"),
 ]

@@ -153,6 +153,8 @@ MEDIA_ROOT = env.path("FOLLOWTHROUGH_MEDIA_ROOT", default=BASE_DIR / "media")
 EVIDENCE_MAX_BYTES = env.int("FOLLOWTHROUGH_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
 # A plan spreadsheet larger than this is refused before it is read.
 PLAN_IMPORT_MAX_BYTES = env.int("FOLLOWTHROUGH_PLAN_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+# A plan with more rows than this is imported by a worker, the page showing its progress.
+PLAN_IMPORT_INLINE_ROWS = env.int("FOLLOWTHROUGH_PLAN_IMPORT_INLINE_ROWS", default=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -43,15 +43,35 @@ class Plan(models.Model):
 
 class PlanUpload(models.Model):
     """A plan file held between its preview and the import the person confirms; nothing is imported
-    from it until then."""
+    from it until then. A big file is imported by a worker, and this row is its progress and result."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "Waiting for you to import it"
+        QUEUED = "queued", "Waiting for a worker"
+        CHECKING = "checking", "Checking the rows"
+        SAVING = "saving", "Saving every row (all or nothing)"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Not imported"
 
     name = models.CharField(max_length=255)
     content = models.BinaryField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    source = models.CharField(max_length=200, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    # The import's summary (ImportResult.summary()), or why it stopped.
+    result = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class Recommendation(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,6 +86,8 @@ class ImportResult:
     readings: list[RowReading]
     errors: list[RowError]
     saved: bool = False
+    # Read and checked only: nothing was tried against the database, so created and updated are unknown.
+    checked_only: bool = False
 
     @property
     def unrecognised(self) -> list[str]:
@@ -148,7 +151,14 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def read_rows(sheet: Sheet, mapping: dict[str, str]) -> tuple[list[RowReading], list[RowError]]:
+# Told how far an import has got: the stage ("checking", then "saving") and the rows checked so far.
+Progress = Callable[[str, int], None]
+PROGRESS_EVERY = 100
+
+
+def read_rows(
+    sheet: Sheet, mapping: dict[str, str], progress: Progress | None = None
+) -> tuple[list[RowReading], list[RowError]]:
     """Read every row against the mapping; no database writes. Errors name the row and the column."""
     errors: list[RowError] = []
     column = {name: header for header, name in mapping.items()}
@@ -212,32 +222,46 @@ def read_rows(sheet: Sheet, mapping: dict[str, str]) -> tuple[list[RowReading], 
                 else "needs an owner"
             )
         readings.append(reading)
+        if progress is not None and len(readings) % PROGRESS_EVERY == 0:
+            progress("checking", len(readings))
     return readings, errors
 
 
 def plan_import(
-    *, actor: User, sheet: Sheet, source: str, mapping: dict[str, str] | None = None, dry_run: bool = False
+    *,
+    actor: User,
+    sheet: Sheet,
+    source: str,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    check_only: bool = False,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import a plan's rows as recommendations (one per priority) and actions, all or nothing.
 
     With any error nothing is saved. With ``dry_run`` everything is done and then rolled back, so the
-    counts are exactly what a real import would give. Rows marked Grey are imported as completed,
+    counts are exactly what a real import would give; with ``check_only`` the rows are only read and
+    checked, writing nothing (a big file's preview). Rows marked Grey are imported as completed,
     recorded as imported and signed off by nobody; a row with an owner and a due date is agreed.
+    ``progress`` hears how far the checking has got, and when saving starts.
     """
     if not actor.has_perm("workflows.import_plan"):
         raise PermissionDenied("only a manager may import a plan")
     resolved = sheet.mapping(mapping)
-    readings, errors = read_rows(sheet, resolved)
+    readings, errors = read_rows(sheet, resolved, progress)
     result = ImportResult(
         source=source,
-        dry_run=dry_run,
+        dry_run=dry_run or check_only,
         headers=sheet.headers,
         mapping=resolved,
         readings=readings,
         errors=errors,
+        checked_only=check_only,
     )
-    if errors:
+    if errors or check_only:
         return result
+    if progress is not None:
+        progress("saving", len(readings))
     with transaction.atomic():
         plan = Plan.objects.filter(name=source).first()
         if plan is None:

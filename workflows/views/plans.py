@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +19,7 @@ from ..exports import plan_csv, plan_xlsx
 from ..imports.reading import FIELD_CHOICES, check_size, read_sheet
 from ..models import OPEN_STATES, Action, Plan, PlanUpload
 from ..services.plan_import import plan_import
+from ..tasks import import_plan_upload
 from .auth import AuthenticatedHttpRequest
 from .feedback import show_errors
 
@@ -73,12 +78,28 @@ def plan_upload_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 def plan_import_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The preview (GET, with any columns the person mapped) and the import itself (POST)."""
     upload = get_object_or_404(PlanUpload, pk=pk, uploaded_by=request.user)
+    if upload.status != PlanUpload.Status.HELD:
+        return redirect("plan-import-progress", pk=upload.pk)
     params = request.POST if request.method == "POST" else request.GET
     sheet = read_sheet(upload.name, bytes(upload.content))
     source = (params.get("source") or upload.name.rsplit(".", 1)[0])[:200]
     chosen = {h: params[f"column_{i}"] for i, h in enumerate(sheet.headers) if params.get(f"column_{i}")}
+    big = len(sheet.rows) > settings.PLAN_IMPORT_INLINE_ROWS
+    if request.method == "POST" and big:
+        # A worker imports it; the page follows its progress.
+        PlanUpload.objects.filter(pk=upload.pk).update(
+            status=PlanUpload.Status.QUEUED, source=source, mapping=chosen, rows=len(sheet.rows)
+        )
+        transaction.on_commit(partial(import_plan_upload.delay, upload.pk))
+        return redirect("plan-import-progress", pk=upload.pk)
+    # A big file's preview only reads and checks its rows; a small one's is the import rolled back.
     result = plan_import(
-        actor=request.user, sheet=sheet, source=source, mapping=chosen, dry_run=request.method != "POST"
+        actor=request.user,
+        sheet=sheet,
+        source=source,
+        mapping=chosen,
+        dry_run=request.method != "POST",
+        check_only=request.method != "POST" and big,
     )
     if request.method == "POST" and result.saved:
         summary = result.summary()
@@ -100,6 +121,21 @@ def plan_import_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             "columns": [(i, h, result.mapping.get(h, "")) for i, h in enumerate(sheet.headers)],
             "field_choices": FIELD_CHOICES,
         },
+    )
+
+
+@login_required
+@permission_required("workflows.import_plan", raise_exception=True)
+def plan_import_progress_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """How far a worker has got with a big import, then its result. The page reloads itself every few
+    seconds until the import has finished (a meta refresh: no JavaScript)."""
+    upload = get_object_or_404(PlanUpload, pk=pk, uploaded_by=request.user)
+    if upload.status == PlanUpload.Status.HELD:
+        return redirect("plan-import", pk=upload.pk)
+    return render(
+        request,
+        "workflows/plan_import_progress.html",
+        {"upload": upload, "summary": upload.result or {}, "refresh_seconds": 3},
     )
 
 
