@@ -399,8 +399,9 @@ def challenge_settle(*, rating: StandardRating, actor: User, agreed_rating: str)
 def rating_add_action(*, rating: StandardRating, actor: User, **fields: Any) -> Action:
     """An action for a standard agreed Amber or Red, owned in the return's agency."""
     with transaction.atomic():
+        # The rating row alone: PostgreSQL cannot lock the nullable side of the recommendation's join.
         rating = (
-            StandardRating.objects.select_for_update()
+            StandardRating.objects.select_for_update(of=("self",))
             .select_related("agency_return__agency", "standard", "recommendation")
             .get(pk=rating.pk)
         )
