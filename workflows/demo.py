@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import roles
 from .models import Action, Agency, Person, Plan, Recommendation, Theme
+from .services import model_update
 from .services.actions import action_add_evidence, action_add_progress, action_create, action_transition
 
 DEMO_PASSWORD = "followthrough-demo"
@@ -193,8 +194,13 @@ def seed() -> DemoContext:
             context.logins.append((username, ", ".join(role_names)))
         for username, *_, line_manager in PEOPLE:
             if line_manager:
-                Person.objects.filter(user=context.users[username]).update(
-                    line_manager=context.users[line_manager]
+                # Through the history, as the administrator would, not round it.
+                model_update(
+                    Person.objects.get(user=context.users[username]),
+                    actor=context.users["admin"],
+                    reason="Demo: line manager set",
+                    changes={"line_manager": context.users[line_manager]},
+                    clean_exclude=["user", "agency", "line_manager"],
                 )
         _seed_business_plan(context)
     return context

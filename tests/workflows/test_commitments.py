@@ -270,3 +270,24 @@ def test_extension_on_a_closed_action_cannot_be_approved(
     action_transition(action=action, actor=second_manager, name="discontinue", comment="Superseded")
     with pytest.raises(ValidationError, match="no longer open"):
         action_decide_extension(extension=extension, actor=manager, approve=True)
+
+
+def test_extension_requested_and_decided_through_the_api(owner: User, manager: User) -> None:
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    new_date = due(action) + dt.timedelta(days=20)
+    asked = api(owner).post(
+        f"/api/actions/{action.pk}/extension-requests/",
+        {"requested_due_on": f"{new_date:%Y-%m-%d}", "reason": "Trainer ill"},
+        format="json",
+    )
+    assert asked.status_code == 201, asked.json()
+    url = f"/api/actions/{action.pk}/extension-requests/{asked.json()['id']}/decide/"
+    assert api(owner).post(url, {"decision": "approve"}, format="json").status_code == 403
+    refused = api(manager).post(url, {"decision": "refuse"}, format="json")
+    assert refused.status_code == 400
+    assert "Say why the extension is refused" in str(refused.json())
+    decided = api(manager).post(url, {"decision": "approve"}, format="json")
+    assert decided.status_code == 200, decided.json()
+    assert api(owner).get(f"/api/actions/{action.pk}/").json()["due_on"] == f"{new_date:%Y-%m-%d}"
+    listed = api(owner).get(f"/api/actions/{action.pk}/extension-requests/").json()
+    assert [e["decision"] for e in listed] == ["approved"]

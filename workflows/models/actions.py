@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -558,6 +559,33 @@ class ActionRequest(models.Model):
         self.decision_comment = comment.strip()
 
 
+def decision_transitions(noun: str) -> tuple[Callable[..., None], Callable[..., None]]:
+    """A kind of request's two decisions, labelled with what it asks for (``noun``)."""
+
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.APPROVED,
+        conditions=[action_still_open],
+        permission=may_decide,
+        custom={"label": f"Approve the {noun}"},
+    )
+    def approve(self: ActionRequest, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)
+
+    @transition(
+        field="decision",
+        source=RequestDecision.PENDING,
+        target=RequestDecision.REFUSED,
+        permission=may_decide,
+        custom={"label": f"Refuse the {noun}", "comment_required": f"say why the {noun} is refused"},
+    )
+    def refuse(self: ActionRequest, *, actor: Any, comment: str = "", **_: Any) -> None:
+        self._decided(actor, comment)
+
+    return approve, refuse
+
+
 class ExtensionRequest(ActionRequest):
     """An owner asks for a new due date; a manager approves (the due date moves) or refuses."""
 
@@ -582,26 +610,7 @@ class ExtensionRequest(ActionRequest):
         return f"Extension of action {self.action_id} to {self.requested_due_on}"
 
     # The due date moves in the effect workflows.services.actions registers for "approve".
-    @transition(
-        field="decision",
-        source=RequestDecision.PENDING,
-        target=RequestDecision.APPROVED,
-        conditions=[action_still_open],
-        permission=may_decide,
-        custom={"label": "Approve the extension"},
-    )
-    def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
-        self._decided(actor, comment)
-
-    @transition(
-        field="decision",
-        source=RequestDecision.PENDING,
-        target=RequestDecision.REFUSED,
-        permission=may_decide,
-        custom={"label": "Refuse the extension", "comment_required": "say why the extension is refused"},
-    )
-    def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
-        self._decided(actor, comment)
+    approve, refuse = decision_transitions("extension")
 
 
 # An agreed action's commitment: what a change request may change.
@@ -653,23 +662,4 @@ class ActionChangeRequest(ActionRequest):
         ]
 
     # The new wording is applied in the effect workflows.services.actions registers for "approve".
-    @transition(
-        field="decision",
-        source=RequestDecision.PENDING,
-        target=RequestDecision.APPROVED,
-        conditions=[action_still_open],
-        permission=may_decide,
-        custom={"label": "Approve the change"},
-    )
-    def approve(self, *, actor: Any, comment: str = "", **_: Any) -> None:
-        self._decided(actor, comment)
-
-    @transition(
-        field="decision",
-        source=RequestDecision.PENDING,
-        target=RequestDecision.REFUSED,
-        permission=may_decide,
-        custom={"label": "Refuse the change", "comment_required": "say why the change is refused"},
-    )
-    def refuse(self, *, actor: Any, comment: str = "", **_: Any) -> None:
-        self._decided(actor, comment)
+    approve, refuse = decision_transitions("change")
