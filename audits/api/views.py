@@ -452,8 +452,9 @@ class Section11ReturnViewSet(
             .order_by("cycle_id", "agency__name")
         )
 
-    @extend_schema(responses=TimelineEntrySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # A plain list, neither paged nor filtered like the returns' list.
+    @extend_schema(responses=TimelineEntrySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         """The return's dated timeline, oldest first: transitions, ratings, each step of the challenge,
         evidence added, the reviewer's deadline, and chasing, with people's names."""

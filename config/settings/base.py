@@ -232,6 +232,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema names every field and filter: only people who have signed in may read it.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workflows.api.schema.document_errors",
+    ],
     # Choice sets used by several fields (grades; section 11 ratings), one enum each in the schema.
     "ENUM_NAME_OVERRIDES": {
         "Grade": "workflows.validators.Grade",

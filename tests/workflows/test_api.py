@@ -187,3 +187,24 @@ def test_an_owner_reports_red_amber_or_green_only(owner: User, manager: User, ra
     response = api(owner).patch(f"/api/actions/{action.pk}/", {"reported_rag": rag}, format="json")
     assert response.status_code == 400
     assert Action.objects.get(pk=action.pk).reported_rag == ""
+
+
+def test_an_api_address_that_matches_nothing_answers_in_json(manager: User) -> None:
+    response = api(manager).get("/api/actions/not.a.number/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_the_schema_says_what_the_transitions_list_and_each_error_look_like(manager: User) -> None:
+    schema = api(manager).get("/api/schema/?format=json").json()
+    listing = schema["paths"]["/api/actions/{id}/transitions/"]["get"]
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert not [p for p in listing["parameters"] if p["in"] == "query"]
+    assert {"403", "404"} <= set(listing["responses"])
+    assert {"400", "403", "404", "409"} <= set(
+        schema["paths"]["/api/actions/{id}/transitions/{name}/"]["post"]["responses"]
+    )
+    assert {"400", "403"} <= set(schema["paths"]["/api/actions/"]["post"]["responses"])
+    recommendation = schema["components"]["schemas"]["Recommendation"]["properties"]
+    assert recommendation["source_type"]["nullable"] is True

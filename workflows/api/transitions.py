@@ -53,15 +53,23 @@ class TransitionsMixin:
             obj=obj, name=name, actor=request.user, comment=data["comment"], expected_state=data.get("state")
         )
 
-    @extend_schema(responses=TransitionOptionSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="transitions", url_name="transitions")
+    # A plain list, neither paged nor filtered like the objects' list.
+    @extend_schema(responses=TransitionOptionSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="transitions",
+        url_name="transitions",
+        pagination_class=None,
+        filter_backends=[],
+    )
     def transitions(self, request: Request, pk: str | None = None) -> Response:
         options = available_transitions(self.get_object(), request.user)
         return Response(TransitionOptionSerializer([o.__dict__ for o in options], many=True).data)
 
     @extend_schema(
         request=TransitionRequestSerializer,
-        responses={200: TransitionResult, 400: TransitionError, 404: TransitionError, 409: TransitionError},
+        responses={200: TransitionResult, 409: TransitionError},
     )
     @action(
         detail=True,

@@ -228,6 +228,7 @@ class ActionViewSet(
             raise _as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=action.pk)).data)
 
+    @extend_schema(responses={204: None, 409: TransitionError})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             services.action_delete(action=self.get_object(), actor=actor_of(request))
@@ -348,8 +349,9 @@ class ActionViewSet(
 
 
 class RecommendationSerializer(serializers.ModelSerializer[Recommendation]):
+    # null for a recommendation made directly, with no audit, review or plan as its source.
     source_type: serializers.SlugRelatedField[ContentType] = serializers.SlugRelatedField(
-        slug_field="model", read_only=True
+        slug_field="model", read_only=True, allow_null=True
     )
     theme = serializers.PrimaryKeyRelatedField(queryset=Theme.objects.all(), allow_null=True, required=False)
 
@@ -393,7 +395,8 @@ class TransitionLogSerializer(serializers.ModelSerializer[TransitionLog]):
     object_type: serializers.SlugRelatedField[ContentType] = serializers.SlugRelatedField(
         source="content_type", slug_field="model", read_only=True
     )
-    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    # null for a transition the system made (the sweep, an import).
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = TransitionLog
