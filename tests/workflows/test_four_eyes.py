@@ -19,7 +19,12 @@ from tests.factories import ActionFactory, person_in
 from tests.workflows.helpers import advance
 from workflows import roles
 from workflows.models import Action, ActionState, Agency, RefusedAttempt, TransitionLog
-from workflows.services.actions import action_add_progress, action_transition, action_update
+from workflows.services.actions import (
+    action_add_evidence,
+    action_add_progress,
+    action_transition,
+    action_update,
+)
 from workflows.transitions import TransitionConflict, TransitionRefused, available_transitions
 
 pytestmark = pytest.mark.django_db
@@ -368,3 +373,16 @@ def test_an_edit_of_an_action_discontinued_meanwhile_is_refused_in_words(
     with pytest.raises(ValidationError, match="changed by someone else since you opened it"):
         action_update(action=stale, actor=owner, priority="high")
     assert Action.objects.get(pk=action.pk).priority != "high"
+
+
+def test_evidence_on_an_action_signed_off_meanwhile_is_refused_in_words(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "awaiting_sign_off", manager=manager)
+    stale = Action.objects.get(pk=action.pk)
+    action_transition(action=action, actor=second_manager, name="sign_off")
+    with pytest.raises(ValidationError, match="This action is completed: it can no longer be updated"):
+        action_add_evidence(
+            action=stale, actor=owner, description="Late register", url="https://example.org/r"
+        )
+    assert not action.evidence.filter(description="Late register").exists()

@@ -281,6 +281,8 @@ def action_add_evidence(
     else:
         evidence.full_clean(exclude=["action", "added_by", "file"])
     with transaction.atomic():
+        # Re-checked on the locked row: nothing is added to an action closed since the caller read it.
+        _require_open_and_workable(Action.objects.select_for_update().get(pk=action.pk), actor)
         if file is not None:
             evidence.file.save(evidence.original_name, file, save=False)
         evidence.save()
