@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -77,7 +78,8 @@ def queue_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_queue(request)
     _, actions = overdue_queue(request.user, {})
     selected = actions.filter(pk__in=[int(i) for i in request.POST.getlist("ids") if i.isdigit()])
-    back = f"/queue/?{request.POST.get('query', '')}"
+    # The page's filter comes back as its query string: parsed and encoded again, never pasted in.
+    back = f"{reverse('queue')}?{QueryDict(request.POST.get('query', '')).urlencode()}"
     if not selected.exists():
         messages.error(request, "Tick at least one item in the queue")
         return redirect(back)
@@ -119,7 +121,7 @@ def queue_export(
     if queue.form.errors:
         # The page shows each field's error; an export of a filter that was not applied would mislead.
         messages.error(request, "Correct the filter before exporting the queue")
-        return redirect(f"/queue/?{request.GET.urlencode()}")
+        return redirect(f"{reverse('queue')}?{request.GET.urlencode()}")
     name = f"overdue-queue-{today:%Y-%m-%d}"
     if kind == "xlsx":
         return FileResponse(queue_xlsx(actions, today), as_attachment=True, filename=f"{name}.xlsx")

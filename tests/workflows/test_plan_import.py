@@ -333,3 +333,18 @@ def test_import_as_completed_cannot_be_requested_by_anyone(manager: User, owner:
     response = api.post(f"/api/actions/{action.pk}/transitions/import_as_completed/", {}, format="json")
     assert response.status_code == 400 and "no transition called" in response.json()["detail"]
     assert Action.objects.get(pk=action.pk).state == ActionState.DRAFT
+
+
+def test_a_manager_imports_a_plan_named_with_an_ampersand_and_a_hash_under_its_whole_name(
+    manager: User,
+) -> None:
+    client = Client()
+    client.force_login(manager)
+    content = b"Ref,Objective,Target\n1,Train staff,June 2019\n"
+    name = "Plan A & B #2 100% ?x=1"
+    response = client.post("/plans/import/", {"file": SimpleUploadedFile("p.csv", content), "source": name})
+    preview_url = response["Location"]
+    page = client.get(preview_url).content.decode()
+    assert "Preview the import into “Plan A &amp; B #2 100% ?x=1”" in page
+    response = client.post(preview_url.split("?")[0], {"source": name}, follow=True)
+    assert Plan.objects.get().name == name

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.text import slugify
 
 from ..exports import plan_csv, plan_xlsx
@@ -69,7 +71,7 @@ def plan_upload_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             held = PlanUpload.objects.create(name=upload.name, content=content, uploaded_by=request.user)
             source = form.cleaned_data["source"] or upload.name.rsplit(".", 1)[0]
-            return redirect(f"/plans/import/{held.pk}/?source={source}")
+            return redirect(f"{reverse('plan-import', args=[held.pk])}?{urlencode({'source': source})}")
     return render(request, "workflows/plan_upload.html", {"form": form})
 
 
