@@ -202,10 +202,13 @@ else:
 
 
 def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:
-    """Annotate ``rag`` and ``rag_disagrees`` (the owner's reported RAG differs from the computed one)."""
+    """Annotate ``rag`` and ``rag_disagrees`` (the owner's reported RAG differs from the computed one).
+
+    A closed action has nothing left to disagree about: the owner's last report is history, not a flag."""
     today = today or timezone.localdate()
     return actions.annotate(rag=rag_expression(today)).annotate(
         rag_disagrees=Case(
+            When(~Q(state__in=OPEN_STATES), then=Value(False)),
             When(Q(reported_rag="") | Q(reported_rag=F("rag")), then=Value(False)),
             default=Value(True),
             output_field=BooleanField(),

@@ -4,8 +4,10 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
 
 from tests.factories import ActionFactory
 from tests.workflows.helpers import advance
@@ -105,3 +107,19 @@ def test_rag_uses_todays_date_by_default(owner: User, manager: User) -> None:
         manager=manager,
     )
     assert with_rag(Action.objects.filter(pk=action.pk)).get().rag == RAG.RED
+
+
+def test_a_completed_action_no_longer_shows_the_owners_old_rag_as_a_disagreement(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = started(owner, manager, -20)
+    action_add_progress(action=action, actor=owner, text="Nearly there", reported_rag=RAG.AMBER)
+    advance(action, "completed", manager=second_manager)
+    annotated = with_rag(Action.objects.filter(pk=action.pk), today=TODAY).get()
+    assert (annotated.rag, annotated.reported_rag, annotated.rag_disagrees) == (RAG.GREY, RAG.AMBER, False)
+    client = Client()
+    client.force_login(manager)
+    assert "differs from the computed RAG" not in client.get(f"/actions/{action.pk}/").content.decode()
+    api = APIClient()
+    api.force_authenticate(manager)
+    assert api.get(f"/api/actions/{action.pk}/").json()["rag_disagrees"] is False
