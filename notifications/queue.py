@@ -23,6 +23,7 @@ from workflows.selectors import (
     agencies_open_to,
     agency_of_viewer,
     sees_all_agencies,
+    serving_theme,
 )
 
 from .registry import chaseables
@@ -140,9 +141,8 @@ class QueueFilter(django_filters.FilterSet):
             )
         return actions
 
-    def filter_theme(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
-        # An action without a theme of its own serves its recommendation's.
-        return actions.filter(Q(theme=value) | Q(theme__isnull=True, recommendation__theme=value))
+    def filter_theme(self, actions: QuerySet[Action], name: str, value: Theme) -> QuerySet[Action]:
+        return serving_theme(actions, value)
 
     def filter_overdue_min(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
         return actions.filter(due_on__lte=timezone.localdate() - dt.timedelta(days=int(value)))

@@ -29,6 +29,7 @@ from .models import (
     ProgressNote,
     Recommendation,
     RefusedAttempt,
+    Theme,
 )
 from .models.actions import ActionRequest, RequestDecision
 from .timeline import TimelineEntry, registered_entries
@@ -214,6 +215,12 @@ def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> Quer
             output_field=BooleanField(),
         )
     )
+
+
+def serving_theme(actions: QuerySet[Action], theme: Theme) -> QuerySet[Action]:
+    """The actions that serve ``theme``: their own theme, or, with none of their own, their
+    recommendation's."""
+    return actions.filter(Q(theme=theme) | Q(theme__isnull=True, recommendation__theme=theme))
 
 
 def action_list(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import ActionFactory, RecommendationFactory
+from tests.factories import ActionFactory, RecommendationFactory, ThemeFactory
 from tests.workflows.helpers import advance
 from workflows.models import Action, ActionState, Agency
 
@@ -208,3 +208,27 @@ def test_the_schema_says_what_the_transitions_list_and_each_error_look_like(mana
     assert {"400", "403"} <= set(schema["paths"]["/api/actions/"]["post"]["responses"])
     recommendation = schema["components"]["schemas"]["Recommendation"]["properties"]
     assert recommendation["source_type"]["nullable"] is True
+
+
+def test_an_api_client_lists_the_actions_serving_a_theme_and_of_a_recommendation(
+    owner: User, manager: User
+) -> None:
+    neglect, voice = ThemeFactory.create(name="Neglect"), ThemeFactory.create(name="Voice of the child")
+    own_theme = ActionFactory.create(owner=owner, theme=neglect)
+    # No theme of its own: it serves its recommendation's.
+    inherited = ActionFactory.create(owner=owner, recommendation=RecommendationFactory.create(theme=neglect))
+    overridden = ActionFactory.create(
+        owner=owner, theme=voice, recommendation=RecommendationFactory.create(theme=neglect)
+    )
+    client = api(manager)
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/api/actions/?{query}")
+        assert response.status_code == 200, response.json()
+        return {a["id"] for a in response.json()["results"]}
+
+    assert ids(f"theme={neglect.pk}") == {own_theme.pk, inherited.pk}
+    assert ids(f"theme={voice.pk}") == {overridden.pk}
+    assert ids(f"recommendation={inherited.recommendation_id}") == {inherited.pk}
+    assert ids("state=draft&state=agreed") == {own_theme.pk, inherited.pk, overridden.pk}
+    assert client.get("/api/actions/?theme=999999").status_code == 400

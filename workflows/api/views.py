@@ -33,6 +33,7 @@ from ..selectors import (
     recommendations_open_to,
     recommendations_visible_to,
     sees_all_agencies,
+    serving_theme,
 )
 from ..services import actions as services
 from ..transitions import TransitionConflict
@@ -174,10 +175,14 @@ class ActionFilter(django_filters.FilterSet):
     owner = django_filters.NumberFilter(field_name="owner_id")
     recommendation = django_filters.NumberFilter(field_name="recommendation_id")
     agency = django_filters.ModelChoiceFilter(queryset=scoped_choices(agencies_open_to))
+    theme = django_filters.ModelChoiceFilter(queryset=Theme.objects.all(), method="filter_theme")
 
     class Meta:
         model = Action
-        fields = ["state", "agency", "owner", "rag", "recommendation"]
+        fields = ["state", "agency", "owner", "rag", "recommendation", "theme"]
+
+    def filter_theme(self, actions: QuerySet[Action], name: str, value: Theme) -> QuerySet[Action]:
+        return serving_theme(actions, value)
 
     def filter_overdue(self, actions: QuerySet[Action], name: str, value: bool | None) -> QuerySet[Action]:
         if value is None:
