@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts: sign-in, API tokens"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the token scheme with the API schema)
+        from . import audit, schema  # noqa: F401  (the audit's signal receivers; the token scheme in the API schema)

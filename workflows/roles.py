@@ -95,6 +95,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audits.view_standard",
         "notifications.change_chasepolicy",
         "notifications.view_chasepolicy",
+        # The sign-in audit, every API token (to revoke one), and the lockout (to unlock an account).
+        "accounts.view_accessevent",
+        "accounts.view_apitoken",
+        "accounts.change_apitoken",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ],
 }
 
