@@ -35,8 +35,9 @@ class PersonInput(forms.TextInput):
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, User):
             return value.get_username()
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            # A model form's initial value is the person's id: show their username instead.
+        if isinstance(value, int):
+            # A model form's initial value is the person's id: show their username instead (what was
+            # typed, even digits, is shown as typed).
             return User.objects.filter(pk=value).values_list("username", flat=True).first() or ""
         return super().format_value(value)
 

@@ -128,3 +128,21 @@ def page_queries_html(client: Client, url: str) -> tuple[int, str]:
         response = client.get(url, HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     return len(queries), response.content.decode()
+
+
+def test_changing_an_audit_shows_its_lead_auditor_by_username_and_keeps_them(auditor: User) -> None:
+    import datetime as dt
+
+    from audits.services.audits import audit_create
+
+    audit = audit_create(
+        actor=auditor,
+        reference="EHE-2026",
+        title="Elective home education",
+        lead_auditor=auditor,
+        returns_due_on=dt.date(2026, 12, 18),
+    )
+    client = Client()
+    client.force_login(auditor)
+    content = client.get(reverse("audit-edit", args=[audit.pk])).content.decode()
+    assert 'name="lead_auditor"' in content and f'value="{auditor.username}"' in content
