@@ -71,3 +71,32 @@ def test_home_page(
     make_actions(owner, manager, rows, "awaiting_sign_off")
     client.force_login(manager)
     count_queries(django_assert_max_num_queries, lambda: client.get(reverse("home")), 10)
+
+
+def test_action_page_names_owners_in_the_same_number_of_queries_however_many_handovers(
+    client: Client, owner: User, manager: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications.queue_services import queue_reassign
+    from tests.factories import person_in
+    from workflows import roles
+    from workflows.models import Action
+
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
+    client.force_login(manager)
+
+    def hand_over(times: int) -> int:
+        for _ in range(times):
+            successor = person_in(owner.person.agency, roles.ACTION_OWNER)
+            queue_reassign(
+                actor=manager, actions=Action.objects.filter(pk=action.pk), owner=successor, reason="Left"
+            )
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("action-detail", args=[action.pk]))
+        assert page.status_code == 200
+        assert page.content.decode().count("Owner: ") == Action.history.filter(id=action.pk).count() - 3
+        return len(queries)
+
+    assert hand_over(1) == hand_over(7)
