@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -22,6 +23,7 @@ from .models import (
     ProgressNote,
     Recommendation,
     RefusedAttempt,
+    RoleGrant,
     Theme,
     TransitionLog,
 )
@@ -77,9 +79,59 @@ class PersonInline(admin.StackedInline):
 
 admin.site.unregister(User)
 
+# Fields that change what someone may do: a change to any of them needs a reason and is recorded.
+POWERS = ["groups", "user_permissions", "is_superuser", "is_staff"]
+
+
+def _codes(permissions: Any) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+
+
+class PersonUserChangeForm(UserChangeForm):  # type: ignore[type-arg]
+    grant_reason = forms.CharField(
+        label="Reason for a change of role or permissions",
+        max_length=300,
+        required=False,
+        help_text="Needed when roles, permissions, staff or superuser status change; kept with your name.",
+    )
+
+    # Set by the admin for the person using the form.
+    actor: User
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if set(self.changed_data) & set(POWERS) and not cleaned.get("grant_reason", "").strip():
+            self.add_error("grant_reason", "Say why this person's roles or permissions change")
+        if self.actor.is_superuser:
+            return cleaned
+        # Nobody gives what they do not hold themselves: a role or permission beyond their own.
+        held = self.actor.get_all_permissions()
+        user = self.instance
+        if "groups" in self.changed_data:
+            before = set(user.groups.all()) if user.pk else set()
+            for group in set(cleaned.get("groups") or []) - before:
+                beyond = _codes(group.permissions.select_related("content_type")) - held
+                if beyond:
+                    self.add_error(
+                        "groups", f"You cannot give the {group} role: you do not have {min(beyond)}"
+                    )
+        if "user_permissions" in self.changed_data:
+            before_perms = set(user.user_permissions.all()) if user.pk else set()
+            added = set(cleaned.get("user_permissions") or []) - before_perms
+            beyond = _codes(added) - held
+            if beyond:
+                self.add_error(
+                    "user_permissions", f"You cannot give a permission you do not have: {min(beyond)}"
+                )
+        return cleaned
+
 
 @admin.register(User)
 class PersonUserAdmin(UserAdmin):
+    """People and their roles. Only a superuser makes a superuser or changes a superuser's account; anyone
+    else gives only roles and permissions they hold; every change of powers is a RoleGrant with a reason."""
+
+    form = PersonUserChangeForm
     inlines = [PersonInline]
     list_display = ["username", "first_name", "last_name", "email", "agency", "is_active"]
     list_select_related = ["person__agency"]
@@ -88,6 +140,65 @@ class PersonUserAdmin(UserAdmin):
     @admin.display(ordering="person__agency__name")
     def agency(self, user: User) -> Any:
         return getattr(getattr(user, "person", None), "agency", None)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("Why roles or permissions change", {"fields": ["grant_reason"]})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, "is_superuser"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A superuser's account (its password, its roles) is a superuser's business only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if issubclass(form, PersonUserChangeForm):
+            form.actor = request.user  # type: ignore[assignment]
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # What the person could do before, kept on this request's form (the admin is shared by requests)
+        # for save_related, which sees the roles once they are saved.
+        form.powers_before = _powers(User.objects.get(pk=obj.pk)) if change else set()
+        super().save_model(request, obj, form, change)
+
+    @transaction.atomic
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        assert isinstance(request.user, User)
+        before, after = form.powers_before, _powers(User.objects.get(pk=form.instance.pk))
+        reason = form.cleaned_data.get("grant_reason", "").strip()
+        RoleGrant.objects.bulk_create(
+            [
+                RoleGrant(
+                    granted_by=request.user, person=form.instance, change=f"{what} added", reason=reason
+                )
+                for what in sorted(after - before)
+            ]
+            + [
+                RoleGrant(
+                    granted_by=request.user, person=form.instance, change=f"{what} removed", reason=reason
+                )
+                for what in sorted(before - after)
+            ]
+        )
+
+
+def _powers(user: User) -> set[str]:
+    """What ``user`` holds, as the grant log names it: "Role: manager", "Permission: ...", "Superuser"."""
+    return (
+        {f"Role: {name}" for name in user.groups.values_list("name", flat=True)}
+        | {f"Permission: {code}" for code in user.get_user_permissions()}
+        | ({"Superuser status"} if user.is_superuser else set())
+        | ({"Staff status"} if user.is_staff else set())
+    )
 
 
 @admin.register(ClosureDay)
@@ -199,3 +310,11 @@ class RefusedAttemptAdmin(RecordAdmin):
     list_display = ["at", "content_type", "object_id", "attempted", "actor", "reason"]
     list_filter = ["content_type", "attempted"]
     list_select_related = ["content_type", "actor"]
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(RecordAdmin):
+    list_display = ["at", "person", "change", "granted_by", "reason"]
+    list_filter = ["change"]
+    list_select_related = ["person", "granted_by"]
+    search_fields = ["person__username", "granted_by__username", "reason"]

@@ -1,3 +1,4 @@
+from .access import RoleGrant
 from .actions import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -37,6 +38,7 @@ __all__ = [
     "ProgressNote",
     "Recommendation",
     "RefusedAttempt",
+    "RoleGrant",
     "StatutoryClock",
     "Theme",
     "TransitionLog",
