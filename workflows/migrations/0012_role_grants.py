@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0010_change_requests'),
+        ('workflows', '0011_plan_import_progress'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
