@@ -299,3 +299,18 @@ def test_no_page_answers_junk_in_its_filters_with_a_server_error_or_a_write(
                     failures.append((user.username, path, junk, writes(queries)[:1]))
     print(f"bad-input crawl: {requests} requests, {len(failures)} failures")
     assert failures == [], "\n".join(map(str, failures))
+
+
+def test_a_plan_preview_never_writes_and_says_which_rows_are_new(manager: User) -> None:
+    client = client_for(manager)
+    content = b"Ref,Objective,Target\n1.1,Train staff,June 2019\n1.2,Audit files,Sept 2019\n"
+    upload = client.post("/plans/import/", {"file": _upload("plan.csv", content), "source": "Small"})
+    preview = upload["Location"]
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(preview)
+    assert page.status_code == 200 and writes(queries) == []
+    assert "2 new actions" in page.content.decode()
+    client.post(preview.split("?")[0], {"source": "Small"})
+    assert Action.objects.count() == 2
+    again = client.post("/plans/import/", {"file": _upload("plan.csv", content), "source": "Small"})
+    assert "0 new actions" in client.get(again["Location"]).content.decode()

@@ -86,8 +86,6 @@ class ImportResult:
     readings: list[RowReading]
     errors: list[RowError]
     saved: bool = False
-    # Read and checked only: nothing was tried against the database, so created and updated are unknown.
-    checked_only: bool = False
 
     @property
     def unrecognised(self) -> list[str]:
@@ -240,8 +238,9 @@ def plan_import(
     """Import a plan's rows as recommendations (one per priority) and actions, all or nothing.
 
     With any error nothing is saved. With ``dry_run`` everything is done and then rolled back, so the
-    counts are exactly what a real import would give; with ``check_only`` the rows are only read and
-    checked, writing nothing (a big file's preview). Rows marked Grey are imported as completed,
+    counts are exactly what a real import would give (the command's --dry-run); with ``check_only``
+    the rows are only read, checked and matched to the plan's actions, writing nothing (the page's
+    preview, shown on GET). Rows marked Grey are imported as completed,
     recorded as imported and signed off by nobody; a row with an owner and a due date is agreed.
     ``progress`` hears how far the checking has got, and when saving starts.
     """
@@ -256,8 +255,9 @@ def plan_import(
         mapping=resolved,
         readings=readings,
         errors=errors,
-        checked_only=check_only,
     )
+    if check_only and not errors:
+        _foresee(source, readings)
     if errors or check_only:
         return result
     if progress is not None:
@@ -277,6 +277,26 @@ def plan_import(
         if dry_run:
             transaction.set_rollback(True)
     return result
+
+
+def _foresee(source: str, readings: list[RowReading]) -> None:
+    """Which rows would make a new action, read without writing (one query): matched as ``_existing``
+    matches, by reference or, with none, by the action's text. The rest are "existing"."""
+    plan = Plan.objects.filter(name=source).first()
+    known = (
+        set(
+            Action.objects.filter(
+                recommendation__source_type__model="plan", recommendation__source_id=plan.pk
+            ).values_list("reference", "description")
+        )
+        if plan is not None
+        else set()
+    )
+    references = {reference for reference, _ in known if reference}
+    texts = {text for reference, text in known if not reference}
+    for reading in readings:
+        found = reading.reference in references if reading.reference else reading.description in texts
+        reading.outcome = "existing" if found else "created"
 
 
 def _recommendation(plan: Plan, reading: RowReading, actor: User) -> Recommendation:

@@ -94,14 +94,9 @@ def plan_import_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         )
         transaction.on_commit(partial(import_plan_upload.delay, upload.pk))
         return redirect("plan-import-progress", pk=upload.pk)
-    # A big file's preview only reads and checks its rows; a small one's is the import rolled back.
+    # The preview (GET) reads and checks the rows and writes nothing.
     result = plan_import(
-        actor=request.user,
-        sheet=sheet,
-        source=source,
-        mapping=chosen,
-        dry_run=request.method != "POST",
-        check_only=request.method != "POST" and big,
+        actor=request.user, sheet=sheet, source=source, mapping=chosen, check_only=request.method != "POST"
     )
     if request.method == "POST" and result.saved:
         summary = result.summary()
@@ -122,6 +117,7 @@ def plan_import_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             "summary": result.summary(),
             "columns": [(i, h, result.mapping.get(h, "")) for i, h in enumerate(sheet.headers)],
             "field_choices": FIELD_CHOICES,
+            "big": big,
         },
     )
 
