@@ -25,6 +25,7 @@ from workflows.selectors import (
     sees_all_agencies,
     serving_theme,
 )
+from workflows.validators import MAX_ID
 
 from .registry import chaseables
 
@@ -50,9 +51,8 @@ SORTS = {
     "state": ("state", "due_on", "id"),
 }
 # Bounds a filter's number must keep to: more days than this is no real lateness (and a date that far back
-# overflows), and no id is beyond a 64-bit key.
+# overflows).
 MAX_DAYS_OVERDUE = 36_500
-MAX_ID = 2**63 - 1
 
 
 def may_see_queue(user: Viewer) -> bool:

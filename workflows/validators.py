@@ -7,6 +7,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+# No id is beyond a 64-bit key: a filter asking for one is refused, not sent to the database to overflow.
+MAX_ID = 2**63 - 1
+
 
 class Grade(models.TextChoices):
     OUTSTANDING = "outstanding", "Outstanding"

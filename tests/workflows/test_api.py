@@ -232,3 +232,13 @@ def test_an_api_client_lists_the_actions_serving_a_theme_and_of_a_recommendation
     assert ids(f"recommendation={inherited.recommendation_id}") == {inherited.pk}
     assert ids("state=draft&state=agreed") == {own_theme.pk, inherited.pk, overridden.pk}
     assert client.get("/api/actions/?theme=999999").status_code == 400
+
+
+@pytest.mark.parametrize("query", ["owner=-2.6e%2B42", "recommendation=99999999999999999999999", "owner=0"])
+def test_an_out_of_range_id_in_an_api_filter_is_refused_not_a_server_error(
+    owner: User, manager: User, query: str
+) -> None:
+    action = ActionFactory.create(owner=owner)
+    for path in ("/api/actions/", f"/api/actions/{action.pk}/"):
+        response = api(manager).get(f"{path}?{query}")
+        assert response.status_code == 400, (path, response.status_code)

@@ -37,6 +37,7 @@ from ..selectors import (
 )
 from ..services import actions as services
 from ..transitions import TransitionConflict
+from ..validators import MAX_ID
 from .fields import ScopedRelatedField, scoped_choices
 from .people import PersonField
 from .transitions import TransitionError, TransitionsMixin
@@ -172,8 +173,10 @@ class ActionFilter(django_filters.FilterSet):
     rag = django_filters.MultipleChoiceFilter(choices=RAG.choices)
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     # By id: a choice filter would list every person and every recommendation on the browsable API.
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    recommendation = django_filters.NumberFilter(field_name="recommendation_id")
+    owner = django_filters.NumberFilter(field_name="owner_id", min_value=1, max_value=MAX_ID)
+    recommendation = django_filters.NumberFilter(
+        field_name="recommendation_id", min_value=1, max_value=MAX_ID
+    )
     agency = django_filters.ModelChoiceFilter(queryset=scoped_choices(agencies_open_to))
     theme = django_filters.ModelChoiceFilter(queryset=Theme.objects.all(), method="filter_theme")
 
