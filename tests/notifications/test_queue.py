@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -230,8 +231,11 @@ def test_bulk_reassign_chase_and_escalate_are_recorded(
         Action.objects.get(pk=p1.pk).history.first().history_change_reason
         == "Reassigned from the queue: Owner on leave"
     )  # type: ignore[union-attr]
-    client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})
-    client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})  # the same minute: not twice
+    # Both presses at one instant: the wall clock must not carry them into two different minutes.
+    pressed_at = timezone.now().replace(second=1)
+    with mock.patch("notifications.queue_services.timezone.now", return_value=pressed_at):
+        client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})
+        client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})  # the same minute: not twice
     assert OutboxEntry.objects.filter(item_id=p2.pk, rule="chase_now").count() == 1
     client.post("/queue/bulk/", {"bulk": "escalate", "ids": [h1.pk], "reason": "No response for a month"})
     escalated = set(
