@@ -260,6 +260,23 @@ def test_manager_cannot_decide_an_extension_they_asked_for(
     assert ExtensionRequest.objects.get().decision == "approved"
 
 
+def test_a_manager_deciding_their_own_request_is_refused_and_leaves_a_trace(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    from workflows.models import RefusedAttempt
+
+    action = advance(ActionFactory.create(owner=owner), "in_progress", manager=second_manager)
+    extension = action_request_extension(
+        action=action, actor=manager, requested_due_on=due(action) + dt.timedelta(days=9), reason="x"
+    )
+    with pytest.raises(PermissionDenied, match="asked for yourself"):
+        action_decide_extension(extension=extension, actor=manager, approve=True, comment="Fine by me")
+    trace = RefusedAttempt.objects.get()
+    assert (trace.actor, trace.object_id, trace.comment) == (manager, extension.pk, "Fine by me")
+    assert "asked for yourself" in trace.reason
+    assert ExtensionRequest.objects.get().decision == "pending"
+
+
 def test_extension_on_a_closed_action_cannot_be_approved(
     owner: User, manager: User, second_manager: User
 ) -> None:

@@ -28,7 +28,13 @@ from ..models import (
 )
 from ..models.actions import WORDING_FIELDS, ActionRequest, RequestDecision, decide_refusal, may_work_on
 from ..selectors import recommendations_open_to
-from ..transitions import TransitionRefused, register_effect, require_someone_else, transition_perform
+from ..transitions import (
+    TransitionRefused,
+    record_refusal,
+    register_effect,
+    require_someone_else,
+    transition_perform,
+)
 from . import model_update
 from .evidence import check_evidence_file
 
@@ -364,7 +370,11 @@ def _decide(request: ActionRequest, *, actor: User, approve: bool, comment: str)
     applied to the action's locked row, all in one transaction."""
     refusal = decide_refusal(request, actor)
     if refusal is not None:
-        raise PermissionDenied(refusal[0].upper() + refusal[1:])
+        # Refused before the door (a 403, not a 400), so the trace the door would keep is kept here.
+        refusal = refusal[0].upper() + refusal[1:]
+        attempted = "Approve" if approve else "Refuse"
+        record_refusal(request, actor, attempted=attempted, reason=refusal, comment=comment.strip())
+        raise PermissionDenied(refusal)
     try:
         transition_perform(
             obj=request, name="approve" if approve else "refuse", actor=actor, comment=comment.strip()
