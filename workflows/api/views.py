@@ -290,8 +290,17 @@ class ActionViewSet(
             return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
         return Response(output(asked).data)
 
-    @extend_schema(request=ChangeAskSerializer, responses=ChangeRequestSerializer(many=True))
-    @action(detail=True, methods=["get", "post"], url_path="change-requests", url_name="change-requests")
+    # GET: a plain list, neither paged nor filtered like the actions' list; POST: the request made.
+    @extend_schema(methods=["GET"], responses=ChangeRequestSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], request=ChangeAskSerializer, responses={201: ChangeRequestSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="change-requests",
+        url_name="change-requests",
+        pagination_class=None,
+        filter_backends=[],
+    )
     def change_requests(self, request: Request, pk: str | None = None) -> Response:
         """An agreed action's wording changes only by a change request another manager approves."""
         return self._requests(
@@ -321,9 +330,17 @@ class ActionViewSet(
             keyword="change",
         )
 
-    @extend_schema(request=ExtensionAskSerializer, responses=ExtensionRequestSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=ExtensionRequestSerializer(many=True), filters=False)
+    @extend_schema(
+        methods=["POST"], request=ExtensionAskSerializer, responses={201: ExtensionRequestSerializer}
+    )
     @action(
-        detail=True, methods=["get", "post"], url_path="extension-requests", url_name="extension-requests"
+        detail=True,
+        methods=["get", "post"],
+        url_path="extension-requests",
+        url_name="extension-requests",
+        pagination_class=None,
+        filter_backends=[],
     )
     def extension_requests(self, request: Request, pk: str | None = None) -> Response:
         return self._requests(
