@@ -30,10 +30,10 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class AccessEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The sign-in audit, read only: nobody adds, changes or deletes an entry, administrators included."""
 
-    list_display = ["at", "kind", "username", "user", "actor", "address", "detail"]
+    list_display = ["at", "kind", "username", "user", "actor", "address", "detail", "reason"]
     list_filter = ["kind"]
     date_hierarchy = "at"
-    search_fields = ["username", "address", "detail", "actor__username"]
+    search_fields = ["username", "address", "detail", "reason", "actor__username"]
     readonly_fields = [f.name for f in AccessEvent._meta.fields]
     list_select_related = ["user", "actor"]
     actions = ["export_csv"]

@@ -15,6 +15,9 @@ from simple_history.models import HistoricalRecords
 from .addresses import client_address
 from .models import AccessEvent
 
+# The attribute of a request holding why its change to someone's access was made.
+CHANGE_REASON = "access_change_reason"
+
 
 def current_request() -> HttpRequest | None:
     """The request being served, as simple-history's middleware keeps it (None in a command or task)."""
@@ -29,7 +32,8 @@ def record(
     username: str = "",
     detail: str = "",
 ) -> AccessEvent:
-    """Write one audit entry; the actor and address come from the request, when there is one."""
+    """Write one audit entry; the actor, address and any reason the person gave (``CHANGE_REASON`` on
+    the request, set by the form that asked) come from the request, when there is one."""
     request = request if request is not None else current_request()
     actor = getattr(request, "user", None)
     actor = actor if isinstance(actor, User) and actor.is_authenticated and actor != user else None
@@ -43,6 +47,7 @@ def record(
         address=address or None,
         user_agent=agent,
         detail=detail[:200],
+        reason=str(getattr(request, CHANGE_REASON, ""))[:300],
     )
 
 

@@ -10,7 +10,7 @@ from workflows.spreadsheets import export_row
 
 from .models import AccessEvent
 
-HEADERS = ["When", "What", "Username", "Account", "By", "From address", "Browser", "Detail"]
+HEADERS = ["When", "What", "Username", "Account", "By", "From address", "Browser", "Detail", "Reason"]
 
 
 def access_events_csv(events: QuerySet[AccessEvent]) -> bytes:
@@ -29,6 +29,7 @@ def access_events_csv(events: QuerySet[AccessEvent]) -> bytes:
                     event.address or "",
                     event.user_agent,
                     event.detail,
+                    event.reason,
                 ]
             )
         )

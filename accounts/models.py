@@ -55,8 +55,8 @@ class AccessEvent(models.Model):
         LOCKED_OUT = "locked_out", "Locked out"
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
-        ROLE_GRANTED = "role_granted", "Role granted"
-        ROLE_REMOVED = "role_removed", "Role removed"
+        ROLE_GRANTED = "role_granted", "Role or permission granted"
+        ROLE_REMOVED = "role_removed", "Role or permission removed"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -73,6 +73,8 @@ class AccessEvent(models.Model):
     user_agent = models.CharField(max_length=200, blank=True)
     # The token's or role's name: never a password, never a case.
     detail = models.CharField(max_length=200, blank=True)
+    # Why, where the person who made the change was asked (the admin asks when someone's powers change).
+    reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

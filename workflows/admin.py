@@ -11,6 +11,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.audit import CHANGE_REASON, record
+from accounts.models import AccessEvent
+
 from .models import (
     Action,
     ActionChangeRequest,
@@ -23,7 +26,6 @@ from .models import (
     ProgressNote,
     Recommendation,
     RefusedAttempt,
-    RoleGrant,
     Theme,
     TransitionLog,
 )
@@ -129,7 +131,8 @@ class PersonUserChangeForm(UserChangeForm):  # type: ignore[type-arg]
 @admin.register(User)
 class PersonUserAdmin(UserAdmin):
     """People and their roles. Only a superuser makes a superuser or changes a superuser's account; anyone
-    else gives only roles and permissions they hold; every change of powers is a RoleGrant with a reason."""
+    else gives only roles and permissions they hold; every change of powers is in the sign-in audit with
+    the reason the form asks for."""
 
     form = PersonUserChangeForm
     inlines = [PersonInline]
@@ -165,37 +168,28 @@ class PersonUserAdmin(UserAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # What the person could do before, kept on this request's form (the admin is shared by requests)
-        # for save_related, which sees the roles once they are saved.
+        # for save_related, which sees the roles once they are saved. The reason rides on the request, so
+        # the sign-in audit's own record of a role change (made as the roles are saved) carries it too.
         form.powers_before = _powers(User.objects.get(pk=obj.pk)) if change else set()
+        setattr(request, CHANGE_REASON, form.cleaned_data.get("grant_reason", "").strip())
         super().save_model(request, obj, form, change)
 
     @transaction.atomic
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        assert isinstance(request.user, User)
+        # Roles are recorded by the sign-in audit whatever path changes them; the powers only this form
+        # changes (permissions given one by one, staff and superuser status) are recorded here.
         before, after = form.powers_before, _powers(User.objects.get(pk=form.instance.pk))
-        reason = form.cleaned_data.get("grant_reason", "").strip()
-        RoleGrant.objects.bulk_create(
-            [
-                RoleGrant(
-                    granted_by=request.user, person=form.instance, change=f"{what} added", reason=reason
-                )
-                for what in sorted(after - before)
-            ]
-            + [
-                RoleGrant(
-                    granted_by=request.user, person=form.instance, change=f"{what} removed", reason=reason
-                )
-                for what in sorted(before - after)
-            ]
-        )
+        granted, removed = AccessEvent.Kind.ROLE_GRANTED, AccessEvent.Kind.ROLE_REMOVED
+        for kind, changed in ((granted, after - before), (removed, before - after)):
+            for what in sorted(changed):
+                record(kind, request=request, user=form.instance, detail=what)
 
 
 def _powers(user: User) -> set[str]:
-    """What ``user`` holds, as the grant log names it: "Role: manager", "Permission: ...", "Superuser"."""
+    """What ``user`` holds beyond their roles, as the sign-in audit names it."""
     return (
-        {f"Role: {name}" for name in user.groups.values_list("name", flat=True)}
-        | {f"Permission: {code}" for code in user.get_user_permissions()}
+        {f"Permission: {code}" for code in user.get_user_permissions()}
         | ({"Superuser status"} if user.is_superuser else set())
         | ({"Staff status"} if user.is_staff else set())
     )
@@ -310,11 +304,3 @@ class RefusedAttemptAdmin(RecordAdmin):
     list_display = ["at", "content_type", "object_id", "attempted", "actor", "reason"]
     list_filter = ["content_type", "attempted"]
     list_select_related = ["content_type", "actor"]
-
-
-@admin.register(RoleGrant)
-class RoleGrantAdmin(RecordAdmin):
-    list_display = ["at", "person", "change", "granted_by", "reason"]
-    list_filter = ["change"]
-    list_select_related = ["person", "granted_by"]
-    search_fields = ["person__username", "granted_by__username", "reason"]

@@ -7,9 +7,10 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
+from accounts.models import AccessEvent
 from tests.factories import person_in
 from workflows import roles
-from workflows.models import Agency, RoleGrant
+from workflows.models import Agency
 
 pytestmark = pytest.mark.django_db
 
@@ -106,15 +107,33 @@ def test_role_grants_are_recorded_with_who_whom_which_role_when_and_why(
 
     post_change(client, owner, groups=[manager.pk], grant_reason="Acting business manager")
     assert owner.groups.filter(pk=manager.pk).exists()
-    grant = RoleGrant.objects.get(person=owner, change="Role: manager added")
-    assert (grant.granted_by, grant.reason) == (root, "Acting business manager")
-    # The form left out their old role: taking it away is recorded too.
-    assert RoleGrant.objects.filter(person=owner, change="Role: action_owner removed").exists()
+    granted, removed = AccessEvent.Kind.ROLE_GRANTED, AccessEvent.Kind.ROLE_REMOVED
+    grant = AccessEvent.objects.get(user=owner, kind=granted, detail=roles.MANAGER)
+    assert (grant.actor, grant.reason) == (root, "Acting business manager")
+    # The form left out their old role: taking it away is recorded too, with the same reason.
+    taken = AccessEvent.objects.get(user=owner, kind=removed, detail=roles.ACTION_OWNER)
+    assert (taken.actor, taken.reason) == (root, "Acting business manager")
     assert grant.at is not None
 
     # An administrator may give a role whose powers they hold themselves, and it is recorded too.
     client = admin_client(administrator)
     owner_role = Group.objects.get(name=roles.ACTION_OWNER)
     post_change(client, owner, groups=[manager.pk, owner_role.pk], grant_reason="Owns actions too")
-    given = RoleGrant.objects.filter(person=owner, granted_by=administrator)
-    assert list(given.values_list("change", "reason")) == [("Role: action_owner added", "Owns actions too")]
+    given = AccessEvent.objects.filter(user=owner, actor=administrator)
+    assert list(given.values_list("kind", "detail", "reason")) == [
+        (granted, roles.ACTION_OWNER, "Owns actions too")
+    ]
+
+
+def test_superuser_status_and_single_permissions_are_recorded_with_who_and_why(owner: User) -> None:
+    root = User.objects.create_superuser("root", "root@example.org", "pw")
+    client = admin_client(root)
+    sign_off = Permission.objects.get(codename="sign_off_action")
+    post_change(
+        client, owner, user_permissions=[sign_off.pk], is_staff="on", grant_reason="Covering sign-off"
+    )
+    recorded = AccessEvent.objects.filter(user=owner, kind=AccessEvent.Kind.ROLE_GRANTED, actor=root)
+    assert set(recorded.values_list("detail", "reason")) == {
+        ("Permission: workflows.sign_off_action", "Covering sign-off"),
+        ("Staff status", "Covering sign-off"),
+    }

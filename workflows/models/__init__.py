@@ -1,4 +1,3 @@
-from .access import RoleGrant
 from .actions import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -38,7 +37,6 @@ __all__ = [
     "ProgressNote",
     "Recommendation",
     "RefusedAttempt",
-    "RoleGrant",
     "StatutoryClock",
     "Theme",
     "TransitionLog",
