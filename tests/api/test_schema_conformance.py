@@ -7,24 +7,18 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
-from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode, checks
+from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from werkzeug.test import Client as WsgiClient
 
-from accounts.services import issue_token
+from tests.api.conftest import CHECKS, api_schema, bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -39,35 +33,6 @@ RUNS = [
     ("police.owner", GenerationMode.NEGATIVE),
 ]
 PROGRESS = os.environ.get("SCHEMA_SUITE_PROGRESS") == "1"
-# What the schema promises. (Not schemathesis's extra heuristics: "ignored auth" cannot take away the
-# credentials this harness adds to every call, and "positive data acceptance" cannot know that a valid
-# id may name a recommendation the caller may not use.)
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_headers_conformance,
-    checks.response_schema_conformance,
-]
-
-
-@pytest.fixture
-def wsgi_app() -> Iterator[Any]:
-    """The real WSGI application, in this process, on the test's database connection: Django would close
-    the connection at each request's start and end, as the test client also stops it doing."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield get_wsgi_application()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
-def bearer(username: str) -> dict[str, str]:
-    """Each role calls with a personal token, as an API client does."""
-    _, key = issue_token(User.objects.get(username=username), "schema suite")
-    return {"Authorization": f"Bearer {key}"}
 
 
 def real_ids(path: str, app: Any, auth: dict[str, str]) -> list[Any]:
@@ -87,7 +52,7 @@ def test_every_api_operation_answers_as_its_schema_says_for_an_owner_and_a_manag
     wsgi_app: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+    schema = api_schema()
     operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
