@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -191,25 +192,40 @@ def action_change_request_view(request: AuthenticatedHttpRequest, pk: int) -> Ht
     )
 
 
-@login_required
-@require_POST
-def change_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    change = get_object_or_404(
-        ActionChangeRequest.objects.select_related("action"),
-        pk=pk,
-        action__in=actions_visible_to(request.user),
-    )
+def _decide_request(
+    request: AuthenticatedHttpRequest,
+    requests: QuerySet[ActionRequest],
+    pk: int,
+    decide: Callable[..., ActionRequest],
+    keyword: str,
+    noun: str,
+) -> HttpResponse:
+    """Approve or refuse one of an action's requests from the page: one view for every kind of request."""
+    asked = get_object_or_404(requests, pk=pk, action__in=actions_visible_to(request.user))
     attempt(
         request,
-        lambda: services.action_decide_change(
-            change=change,
+        lambda: decide(
+            **{keyword: asked},
             actor=request.user,
             approve=request.POST.get("decision") == "approve",
             comment=request.POST.get("comment", ""),
         ),
-        lambda: f"Change request {change.get_decision_display().lower()}",
+        lambda: f"{noun} {asked.get_decision_display().lower()}",
     )
-    return redirect("action-detail", pk=change.action_id)
+    return redirect("action-detail", pk=asked.action_id)
+
+
+@login_required
+@require_POST
+def change_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _decide_request(
+        request,
+        ActionChangeRequest.objects.select_related("action"),
+        pk,
+        services.action_decide_change,
+        "change",
+        "Change request",
+    )
 
 
 @login_required
@@ -291,20 +307,14 @@ def action_extension_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
 @login_required
 @require_POST
 def extension_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    extension = get_object_or_404(
-        ExtensionRequest.objects.select_related("action"), pk=pk, action__in=actions_visible_to(request.user)
-    )
-    attempt(
+    return _decide_request(
         request,
-        lambda: services.action_decide_extension(
-            extension=extension,
-            actor=request.user,
-            approve=request.POST.get("decision") == "approve",
-            comment=request.POST.get("comment", ""),
-        ),
-        lambda: f"Extension {extension.get_decision_display().lower()}",
+        ExtensionRequest.objects.select_related("action"),
+        pk,
+        services.action_decide_extension,
+        "extension",
+        "Extension",
     )
-    return redirect("action-detail", pk=extension.action_id)
 
 
 @login_required
