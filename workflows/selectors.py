@@ -437,7 +437,11 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
     extensions = list(
         ExtensionRequest.objects.filter(action=action).select_related("requested_by", "decided_by")
     )
-    entries += refused_entries(extensions)
+    changes = list(
+        ActionChangeRequest.objects.filter(action=action).select_related("requested_by", "decided_by")
+    )
+    # Every kind of request leaves the same trace: refused attempts to decide it, as well as its decision.
+    entries += refused_entries(extensions) + refused_entries(changes)
     for ext in extensions:
         entries.append(
             TimelineEntry(
@@ -458,9 +462,7 @@ def action_timeline(action: Action) -> list[TimelineEntry]:
                     detail=ext.decision_comment,
                 )
             )
-    for change in ActionChangeRequest.objects.filter(action=action).select_related(
-        "requested_by", "decided_by"
-    ):
+    for change in changes:
         wording = "; ".join(f"{name}: {old or '—'} → {new or '—'}" for name, old, new in change.changes())
         entries.append(
             TimelineEntry(

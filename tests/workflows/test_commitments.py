@@ -232,6 +232,20 @@ def test_two_managers_deciding_one_change_request_one_wins(
     assert ActionChangeRequest.objects.get().decision == "refused"
 
 
+def test_the_losing_decision_on_a_change_request_is_on_the_actions_timeline(
+    owner: User, manager: User, second_manager: User
+) -> None:
+    action = advance(ActionFactory.create(owner=owner), "agreed", manager=manager)
+    action_request_change(action=action, actor=owner, description="Train 45", reason="More joined")
+    seen_by_first, seen_by_second = ActionChangeRequest.objects.get(), ActionChangeRequest.objects.get()
+    action_decide_change(change=seen_by_first, actor=manager, approve=False, comment="No")
+    with pytest.raises(TransitionConflict):
+        action_decide_change(change=seen_by_second, actor=second_manager, approve=True)
+    timeline = [(e.who, e.summary) for e in action_timeline(Action.objects.get(pk=action.pk))]
+    assert (manager, "Change request refused") in timeline
+    assert any(who == second_manager and summary.startswith("Attempt refused") for who, summary in timeline)
+
+
 def test_extension_decision_is_logged_with_who_decided(owner: User, manager: User) -> None:
     action = advance(ActionFactory.create(owner=owner), "in_progress", manager=manager)
     extension = action_request_extension(
