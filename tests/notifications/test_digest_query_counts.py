@@ -10,7 +10,8 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications.delivery import deliver_pending, render_digest
+from notifications.delivery import deliver_pending
+from notifications.digests import render_digest
 from notifications.models import OutboxEntry, Rule
 from tests.factories import ActionFactory, person_in
 from workflows.models import Action, Agency, ClosureDay
