@@ -9,9 +9,9 @@ class AuditsConfig(AppConfig):
         from django.db.models import Q
 
         from notifications import registry
-        from notifications.dashboard import register_stage_source, stage_counts
         from workflows.files import files_go_with_rows
         from workflows.selectors import agency_of_viewer, register_recommendation_source
+        from workflows.stages import register_stage_source, stage_counts
         from workflows.worklist import register_work_source
 
         from .models import (

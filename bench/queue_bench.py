@@ -38,7 +38,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.generate import generate  # noqa: E402
-from notifications.dashboard import draw_partnership_figures  # noqa: E402
+from oversight.dashboard import draw_partnership_figures  # noqa: E402
 from workflows.models import Agency  # noqa: E402
 
 REQUESTS = 15

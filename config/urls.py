@@ -46,6 +46,7 @@ urlpatterns = [
     path("api/", include("reviews.api.urls")),
     path("", include("accounts.urls")),
     path("", include("notifications.urls")),
+    path("", include("oversight.urls")),
     path("", include("audits.urls")),
     path("", include("reviews.urls")),
     path("", include("workflows.urls")),

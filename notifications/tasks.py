@@ -33,14 +33,6 @@ def sweep_today() -> int:
     return result.count
 
 
-@shared_task
-def draw_dashboard() -> str:
-    """Draw the partnership dashboard's figures now, so no manager waits for them."""
-    from .dashboard import draw_partnership_figures
-
-    return str(draw_partnership_figures(today=timezone.localdate()).drawn_at)
-
-
 @shared_task(
     acks_late=True, autoretry_for=(OSError,), retry_backoff=60, retry_backoff_max=3600, max_retries=None
 )

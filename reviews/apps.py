@@ -9,8 +9,8 @@ class ReviewsConfig(AppConfig):
         from django.db.models import Q
 
         from notifications import registry
-        from notifications.dashboard import register_stage_source, stage_counts
         from workflows.selectors import register_recommendation_source
+        from workflows.stages import register_stage_source, stage_counts
         from workflows.worklist import register_work_source
 
         from . import services  # noqa: F401  (registers the transitions' effects)

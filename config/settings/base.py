@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "audits",
     "reviews",
     "notifications",
+    "oversight",
     "accounts",
     "axes",
 ]
@@ -174,7 +175,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 6 * 60 * 60},
     },
     "draw-dashboard-figures": {
-        "task": "notifications.tasks.draw_dashboard",
+        "task": "oversight.tasks.draw_dashboard",
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },

@@ -97,7 +97,7 @@ def test_overdue_returns_are_in_the_queue_for_their_agency(
 ) -> None:
     from django.http import QueryDict
 
-    from notifications.queue import other_chased_items
+    from oversight.queue import other_chased_items
 
     def kinds(user: User, query: str = "") -> list[tuple[str, str, int]]:
         items, _ = other_chased_items(user, QueryDict(query), today=MONDAY)

@@ -20,9 +20,10 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
-from notifications.models import DashboardSnapshot, OutboxEntry
+from notifications.models import OutboxEntry
 from notifications.selectors import first_sweep_preview
 from notifications.sweep import sweep
+from oversight.models import DashboardSnapshot
 from reviews.models import RapidReview
 from tests.factories import ActionFactory, PlanFactory, RecommendationFactory
 from tests.workflows.helpers import advance

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from notifications.queue_services import queue_reassign
+from oversight.services import queue_reassign
 from tests.factories import ActionFactory, ThemeFactory, person_in
 from tests.workflows.helpers import advance
 from workflows import roles

@@ -79,7 +79,7 @@ def test_action_page_names_owners_in_the_same_number_of_queries_however_many_han
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from notifications.queue_services import queue_reassign
+    from oversight.services import queue_reassign
     from tests.factories import person_in
     from workflows import roles
     from workflows.models import Action

@@ -5,7 +5,6 @@ costs the same whatever the number of actions; the charts are drawn on the serve
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,26 +16,7 @@ from django.utils import timezone
 from workflows.calendar import working_calendar
 from workflows.models import OPEN_STATES, RAG, Action, StatutoryClock
 from workflows.selectors import actions_visible_to, agency_of_viewer, rag_expression, sees_all_agencies
-
-# Case-type apps add their stage counts: (label, function of the viewer giving [(stage label, count)]).
-StageSource = Callable[[Any], list[tuple[str, int]]]
-_stage_sources: list[tuple[str, StageSource]] = []
-
-
-def register_stage_source(label: str, source: StageSource) -> None:
-    _stage_sources.append((label, source))
-
-
-def stage_counts(model: type[Any]) -> StageSource:
-    """A stage source for a state machine: how many of ``model`` are in each state, one query."""
-    labels = dict(model._meta.get_field("state").flatchoices)
-
-    def counts(user: Any) -> list[tuple[str, int]]:
-        found = dict(model._default_manager.values_list("state").annotate(n=Count("id")).order_by())
-        return [(str(label), found.get(state, 0)) for state, label in labels.items()]
-
-    return counts
-
+from workflows.stages import stage_sources
 
 RAG_ORDER = [RAG.RED, RAG.AMBER, RAG.GREEN, RAG.NO_DATE]
 AGEING = [
@@ -166,7 +146,9 @@ def dashboard(user: Any, *, today: dt.date) -> Dashboard:
         rag_by_agency=[(agency, counts) for agency, counts in figures["rag_by_agency"]],
         ageing=[(label, n) for label, n in figures["ageing"]],
         months=[(dt.date.fromisoformat(m), c, n) for m, c, n in figures["months"]],
-        stages=[(label, source(user)) for label, source in _stage_sources] if sees_all_agencies(user) else [],
+        stages=[(label, source(user)) for label, source in stage_sources()]
+        if sees_all_agencies(user)
+        else [],
         clocks=clocks,
         drawn_at=drawn_at,
     )

@@ -21,12 +21,12 @@ from workflows.models import RAG
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import show_errors
 
-from . import queue_services
+from . import services
 from .charts import horizontal_bars
 from .dashboard import AGEING, RAG_ORDER, dashboard
 from .exception_report import exception_report
+from .exports import queue_csv, queue_xlsx
 from .queue import SORTS, may_see_queue, other_chased_items, overdue_queue
-from .queue_exports import queue_csv, queue_xlsx
 
 PAGE_SIZE = 25
 
@@ -48,7 +48,7 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     others, other_count = other_chased_items(request.user, request.GET, today=today)
     return render(
         request,
-        "notifications/queue.html",
+        "oversight/queue.html",
         {
             "filter": queue,
             "page": page,
@@ -90,17 +90,15 @@ def queue_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             picker = PersonChoiceField(error_messages={"required": "Say who the new owner is"})
             picker.scope_to(request.user)
             owner = picker.clean(request.POST.get("owner", ""))
-            done = queue_services.queue_reassign(
-                actor=request.user, actions=selected, owner=owner, reason=reason
-            )
+            done = services.queue_reassign(actor=request.user, actions=selected, owner=owner, reason=reason)
             messages.success(request, f"{done} action{'s' if done != 1 else ''} reassigned")
         elif what == "escalate":
-            done = queue_services.queue_escalate(actor=request.user, actions=selected, reason=reason)
+            done = services.queue_escalate(actor=request.user, actions=selected, reason=reason)
             messages.success(
                 request, f"Escalated: {done} notice{'s' if done != 1 else ''} queued for delivery"
             )
         elif what == "chase":
-            done = queue_services.queue_chase_now(actor=request.user, actions=selected)
+            done = services.queue_chase_now(actor=request.user, actions=selected)
             messages.success(
                 request, f"Chased: {done} owner{'s' if done != 1 else ''} will hear in their next digest"
             )
@@ -160,7 +158,7 @@ def dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     return render(
         request,
-        "notifications/dashboard.html",
+        "oversight/dashboard.html",
         {
             "data": data,
             "charts": charts,
@@ -187,10 +185,10 @@ def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html")
             )
             return redirect("exception-report")
         html = render_to_string(
-            "notifications/exception_report.html", {**context, "for_pdf": True}, request=request
+            "oversight/exception_report.html", {**context, "for_pdf": True}, request=request
         )
         pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="exception-report-{now:%Y-%m-%d}.pdf"'
         return response
-    return render(request, "notifications/exception_report.html", context)
+    return render(request, "oversight/exception_report.html", context)

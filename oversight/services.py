@@ -11,11 +11,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from notifications.models import ChasePolicy, OutboxEntry, Rule
+from notifications.tasks import request_delivery
 from workflows.models import Action, Person
 from workflows.transitions import is_party, record_refusal
-
-from .models import ChasePolicy, OutboxEntry, Rule
-from .tasks import request_delivery
 
 RUNGS = {1: Rule.ESCALATION_1, 2: Rule.ESCALATION_2, 3: Rule.ESCALATION_3}
 

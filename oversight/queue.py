@@ -15,6 +15,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.registry import chaseables
 from workflows.models import OPEN_STATES, RAG, Action, Agency, ProgressNote, Theme
 from workflows.selectors import (
     ActionWithRag,
@@ -26,8 +27,6 @@ from workflows.selectors import (
     serving_theme,
 )
 from workflows.validators import MAX_ID
-
-from .registry import chaseables
 
 Viewer = User | AnonymousUser
 

@@ -12,11 +12,11 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from notifications.dashboard import dashboard
-from notifications.exception_report import exception_report
 from notifications.models import OutboxEntry
-from notifications.queue import overdue_queue
-from notifications.queue_exports import QUEUE_HEADERS
+from oversight.dashboard import dashboard
+from oversight.exception_report import exception_report
+from oversight.exports import QUEUE_HEADERS
+from oversight.queue import overdue_queue
 from tests.factories import ActionFactory, PlanFactory, RecommendationFactory, ThemeFactory
 from tests.workflows.helpers import advance
 from workflows.models import Action
@@ -233,7 +233,7 @@ def test_bulk_reassign_chase_and_escalate_are_recorded(
     )  # type: ignore[union-attr]
     # Both presses at one instant: the wall clock must not carry them into two different minutes.
     pressed_at = timezone.now().replace(second=1)
-    with mock.patch("notifications.queue_services.timezone.now", return_value=pressed_at):
+    with mock.patch("oversight.services.timezone.now", return_value=pressed_at):
         client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})
         client.post("/queue/bulk/", {"bulk": "chase", "ids": [p2.pk]})  # the same minute: not twice
     assert OutboxEntry.objects.filter(item_id=p2.pk, rule="chase_now").count() == 1
@@ -266,8 +266,8 @@ def test_queue_page_queries_do_not_grow_with_the_queue(
 def test_the_partnership_figures_come_from_a_snapshot_the_beat_task_redraws(
     known: dict[str, Action], manager: User, police_lead: User, owner: User, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    from notifications.models import DashboardSnapshot
-    from notifications.tasks import draw_dashboard
+    from oversight.models import DashboardSnapshot
+    from oversight.tasks import draw_dashboard
 
     # Reading never draws a snapshot (a page view must not write): without one the figures are counted.
     first = dashboard(manager, today=TODAY)
