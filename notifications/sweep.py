@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from workflows.calendar import working_calendar
 
+from . import ladder
+from .ladder import Part, Reach
 from .models import ChasePause, ChasePolicy, OutboxEntry, Rule
 from .registry import Chaseable, chaseables
 
@@ -119,13 +121,6 @@ class Window:
 
 
 ZERO = Value(0)
-NO_GAP = Value("")
-RUNG_RULES = Case(
-    When(rung=1, then=Value(Rule.ESCALATION_1)),
-    When(rung=2, then=Value(Rule.ESCALATION_2)),
-    default=Value(Rule.ESCALATION_3),
-    output_field=CharField(),
-)
 
 
 @dataclass(frozen=True)
@@ -152,57 +147,29 @@ class PlannedEntry:
         }
 
 
-def business_manager_ids(policy: ChasePolicy) -> list[int]:
-    """The policy's business managers; where none are named, everyone who may sign off actions."""
-    named = list(policy.business_managers.filter(is_active=True).values_list("pk", flat=True))
-    if named:
-        return named
-    return list(
-        User.objects.filter(is_active=True, groups__permissions__codename="sign_off_action")
-        .exclude(email="")
-        .distinct()
-        .values_list("pk", flat=True)
-    )
-
-
-def _reachable(path: str) -> Q:
-    return Q(**{f"{path}__is_active": True}) & ~Q(**{f"{path}__email": ""}) & Q(**{f"{path}__isnull": False})
-
-
-def _gap(owner: str) -> Case:
-    return Case(
-        When(**{f"{owner}__isnull": True}, then=Value("it has no owner")),
-        When(**{f"{owner}__is_active": False}, then=Value("its owner's account is deactivated")),
-        default=Value("its owner has no email address"),
-        output_field=CharField(),
-    )
-
-
-def _entries(
-    items: QuerySet[Any],
+def entries(
+    part: Part,
     spec: Chaseable,
     *,
     item_type_id: int,
     sweep_date: dt.date,
     created_at: dt.datetime,
-    recipient: Combinable,
-    rule: Combinable,
     period: Combinable = ZERO,
-    gap: Combinable = NO_GAP,
-    is_copy: bool = False,
+    gap: Combinable | None = None,
 ) -> QuerySet[Any]:
-    """Items as rows of the outbox's columns, in COLUMNS order."""
-    return items.annotate(
+    """One ladder part as rows of the outbox's columns, in COLUMNS order. ``period`` applies to the
+    weekly parts only; ``gap``, when given, replaces the part's own."""
+    return part.items.annotate(
         e_item_type_id=Value(item_type_id),
         e_item_id=F("pk"),
-        e_recipient_id=recipient,
-        e_rule=rule,
+        e_recipient_id=part.recipient,
+        e_rule=part.rule,
         e_due_on=F(spec.due_field),
-        e_period=period,
+        e_period=period if part.weekly else ZERO,
         e_round=F(spec.round_field) if spec.round_field else Value(0),
         e_sweep_date=Value(sweep_date, output_field=models.DateField()),
-        e_gap=gap,
-        e_is_copy=Value(is_copy),
+        e_gap=part.gap if gap is None else gap,
+        e_is_copy=Value(part.is_copy),
         e_status=Value(OutboxEntry.Status.PENDING),
         e_attempts=Value(0),
         e_last_error=Value(""),
@@ -210,11 +177,9 @@ def _entries(
     ).values_list(*(f"e_{c}" for c in COLUMNS))
 
 
-def _planned_rows(
-    spec: Chaseable, window: Window, managers: list[int], created_at: dt.datetime
-) -> QuerySet[Any]:
+def _planned_rows(spec: Chaseable, window: Window, reach: Reach, created_at: dt.datetime) -> QuerySet[Any]:
     """Every entry the items of one chaseable kind are owed on the window's date, as one query."""
-    due, owner, agency = spec.due_field, spec.owner_field, spec.agency_field
+    due = spec.due_field
     items = spec.model._default_manager.filter(spec.open).filter(
         **{f"{due}__isnull": False, f"{due}__lte": window.first_reminder_from}
     )
@@ -226,82 +191,24 @@ def _planned_rows(
         )
         items = items.exclude(Exists(paused))
     items = items.annotate(rung=window.rung(due)).order_by()
-    common: dict[str, Any] = {
-        "spec": spec,
-        "item_type_id": ContentType.objects.get_for_model(spec.model).pk,
-        "sweep_date": window.on,
-        "created_at": created_at,
-    }
-    leads = f"{agency}__people__user"
-    is_lead = Q(
-        **{f"{leads}__groups__permissions__codename": "view_agency_work", f"{leads}__is_active": True}
-    )
-    owner_rule, owner_period = window.owner_rule(due), window.owner_period(due)
-    line_manager = f"{owner}__person__line_manager"
-
     parts = [
-        # The owner's own reminder, due-date notice or weekly overdue chase.
-        _entries(
-            items.filter(_reachable(owner)),
-            recipient=F(owner),
-            rule=owner_rule,
-            period=owner_period,
-            **common,
-        ),
-        # An owner who cannot be reached is not a reason for silence: their agency lead hears instead.
-        _entries(
-            items.exclude(_reachable(owner)).filter(is_lead),
-            recipient=F(leads),
-            rule=owner_rule,
-            period=owner_period,
-            gap=_gap(owner),
-            **common,
-        ),
-        # Every rung is copied to the owner, so nobody is escalated about without knowing.
-        _entries(
-            items.filter(_reachable(owner), rung__gte=1),
-            recipient=F(owner),
-            rule=RUNG_RULES,
-            is_copy=True,
-            **common,
-        ),
-        # Rung 1: the owner's line manager, or their agency lead where they have none.
-        _entries(
-            items.filter(rung=1).filter(_reachable(line_manager)),
-            recipient=F(line_manager),
-            rule=Value(Rule.ESCALATION_1),
-            **common,
-        ),
-        _entries(
-            items.filter(rung=1).exclude(_reachable(line_manager)).filter(is_lead),
-            recipient=F(leads),
-            rule=Value(Rule.ESCALATION_1),
-            **common,
-        ),
+        *ladder.owner_parts(items, spec, rule=window.owner_rule(due)),
+        *ladder.rung_parts(items, spec, reach),
+        *ladder.repeat_parts(items, reach),
     ]
-    if spec.chair_field:
-        parts.append(
-            _entries(
-                items.filter(rung=2).filter(_reachable(spec.chair_field)),
-                recipient=F(spec.chair_field),
-                rule=Value(Rule.ESCALATION_2),
-                **common,
-            )
+    item_type_id = ContentType.objects.get_for_model(spec.model).pk
+    period = window.owner_period(due)
+    first, *rest = [
+        entries(
+            part,
+            spec,
+            item_type_id=item_type_id,
+            sweep_date=window.on,
+            created_at=created_at,
+            period=period,
         )
-    for manager_id in managers:
-        manager = Value(manager_id)
-        parts += [
-            _entries(items.filter(rung__gte=2), recipient=manager, rule=RUNG_RULES, **common),
-            # After the last rung the item stays in the business managers' digests every week.
-            _entries(
-                items.filter(rung=3),
-                recipient=manager,
-                rule=Value(Rule.OVERDUE),
-                period=owner_period,
-                **common,
-            ),
-        ]
-    first, *rest = parts
+        for part in parts
+    ]
     return first.union(*rest, all=True)
 
 
@@ -331,14 +238,14 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     """
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
-    managers = business_manager_ids(policy)
+    reach = Reach.current(policy)
     created_at = timezone.now()
     planned: list[tuple[Any, ...]] = []
     count = changes = 0
     cols = ", ".join(COLUMNS)
     with transaction.atomic():
         for spec in chaseables():
-            rows = _planned_rows(spec, window, managers, created_at)
+            rows = _planned_rows(spec, window, reach, created_at)
             sql, params = _sql(rows)
             with connection.cursor() as cursor:
                 # The unique key decides what is new, one index probe a candidate: predictable whatever
@@ -377,12 +284,12 @@ def sweep_preview(*, on: dt.date) -> list[PlannedEntry]:
     first, as ON CONFLICT DO NOTHING keeps the first)."""
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
-    managers = business_manager_ids(policy)
+    reach = Reach.current(policy)
     created_at = timezone.now()
     already = " AND ".join(f"o.{c} = p.e_{c}" for c in KEY)
     found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for spec in chaseables():
-        sql, params = _sql(_planned_rows(spec, window, managers, created_at))
+        sql, params = _sql(_planned_rows(spec, window, reach, created_at))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT * FROM ({sql}) AS p "

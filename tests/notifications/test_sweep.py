@@ -336,3 +336,21 @@ def test_chase_command_refuses_before_chasing_is_switched_on(owner: User, manage
         call_command("chase", "--date", MONDAY.isoformat())
     assert not OutboxEntry.objects.exists()
     assert ChasePolicy.current().confirmed_at is None
+
+
+def test_the_third_rung_reaches_the_partnership_executives_by_name(
+    owner: User, manager: User, executive: User, chasing_on: ChasePolicy
+) -> None:
+    # An executive who cannot be reached by email is not written to: nobody would read it.
+    silent = person_in(
+        Agency.objects.get(name="Safeguarding Partnership"), roles.EXECUTIVE, username="silent"
+    )
+    User.objects.filter(pk=silent.pk).update(email="")
+    action = started(owner, manager, -60)
+    sweep(on=MONDAY)
+    assert ("executive", Rule.ESCALATION_3, 0) in owed(action)
+    assert not OutboxEntry.objects.filter(recipient=silent).exists()
+    # Before the third rung the executives hear nothing.
+    earlier = started(owner, manager, -30)
+    sweep(on=MONDAY)
+    assert not [r for r in owed(earlier) if r[0] == "executive"]
