@@ -16,6 +16,7 @@ with the rung it forces.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,12 @@ class Part:
 
 
 def reachable(path: str) -> Q:
-    return Q(**{f"{path}__is_active": True}) & ~Q(**{f"{path}__email": ""}) & Q(**{f"{path}__isnull": False})
+    """Someone an email can reach: there, active and with an address (``path`` to a user, or "pk").
+    ``email > ''`` rather than a negation: over a many-valued path (an agency's people) a negated
+    condition would exclude the item when any one of them has no address."""
+    if path == "pk":
+        return Q(is_active=True, email__gt="")
+    return Q(**{f"{path}__is_active": True, f"{path}__email__gt": "", f"{path}__isnull": False})
 
 
 def _gap(owner: str) -> Case:
@@ -102,12 +108,16 @@ def _gap(owner: str) -> Case:
     )
 
 
+def _is_lead(path: str) -> Q:
+    """A lead of their agency who can be written to (``path`` leads from the query's model to the user)."""
+    prefix = f"{path}__" if path else ""
+    return Q(**{f"{prefix}groups__permissions__codename": "view_agency_work"}) & reachable(path or "pk")
+
+
 def _leads(spec: Chaseable) -> tuple[str, Q]:
     """The path to the people of the item's agency, and the condition that makes one of them a lead."""
     leads = f"{spec.agency_field}__people__user"
-    return leads, Q(
-        **{f"{leads}__groups__permissions__codename": "view_agency_work", f"{leads}__is_active": True}
-    )
+    return leads, _is_lead(leads)
 
 
 def owner_parts(items: QuerySet[Any], spec: Chaseable, *, rule: Combinable) -> list[Part]:
@@ -170,3 +180,18 @@ def repeat_parts(items: QuerySet[Any], reach: Reach) -> list[Part]:
         Part(items.filter(rung=3), recipient=Value(manager), rule=Value(Rule.OVERDUE), weekly=True)
         for manager in reach.business_managers
     ]
+
+
+def agency_lead_ids(agency_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The leads who can be written to in each of these agencies (one query)."""
+    found: dict[int, list[int]] = {}
+    rows = (
+        User.objects.filter(person__agency_id__in=list(agency_ids))
+        .filter(_is_lead(""))
+        .distinct()
+        .order_by("person__agency_id", "pk")
+        .values_list("person__agency_id", "pk")
+    )
+    for agency_id, user_id in rows:
+        found.setdefault(agency_id, []).append(user_id)
+    return found

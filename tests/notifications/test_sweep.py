@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from notifications.ladder import agency_lead_ids
 from notifications.models import ChasePause, ChasePolicy, OutboxEntry, Rule
 from notifications.registry import chaseables
 from notifications.selectors import needs_a_date
@@ -354,3 +355,15 @@ def test_the_third_rung_reaches_the_partnership_executives_by_name(
     earlier = started(owner, manager, -30)
     sweep(on=MONDAY)
     assert not [r for r in owed(earlier) if r[0] == "executive"]
+
+
+def test_an_agency_lead_without_an_email_is_not_escalated_to_but_the_other_leads_are(
+    police: Agency, owner: User, manager: User, police_lead: User, chasing_on: ChasePolicy
+) -> None:
+    mute = person_in(police, roles.AGENCY_LEAD, username="police.lead.noemail")
+    User.objects.filter(pk=mute.pk).update(email="")
+    action = started(owner, manager, -20)
+    sweep(on=MONDAY)
+    assert ("police.lead", Rule.ESCALATION_1, 0) in owed(action)
+    assert not OutboxEntry.objects.filter(recipient=mute).exists()
+    assert agency_lead_ids([police.pk]) == {police.pk: [police_lead.pk]}
