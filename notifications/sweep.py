@@ -15,9 +15,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
@@ -99,6 +101,16 @@ class Window:
             default=Value(0),
         )
 
+    def next_rung(self, due: str) -> Case:
+        """The rung above the one the item's days overdue put it on, the third at most: where
+        "escalate now" takes it. An undated item is at none, so it goes to the first."""
+        first, second, _ = self.rung_dates
+        return Case(
+            When(**{f"{due}__lte": second}, then=Value(3)),
+            When(**{f"{due}__lte": first}, then=Value(2)),
+            default=Value(1),
+        )
+
     def owner_rule(self, due: str) -> Case:
         return Case(
             When(**{f"{due}__gt": self.second_reminder_from}, then=Value(Rule.REMIND_FIRST)),
@@ -156,16 +168,17 @@ def entries(
     created_at: dt.datetime,
     period: Combinable = ZERO,
     gap: Combinable | None = None,
+    due_on: Combinable | None = None,
 ) -> QuerySet[Any]:
-    """One ladder part as rows of the outbox's columns, in COLUMNS order. ``period`` applies to the
-    weekly parts only; ``gap``, when given, replaces the part's own."""
+    """One ladder part as rows of the outbox's columns, in COLUMNS order. ``gap`` and ``due_on``, when
+    given, replace the part's own gap and the item's due date."""
     return part.items.annotate(
         e_item_type_id=Value(item_type_id),
         e_item_id=F("pk"),
         e_recipient_id=part.recipient,
         e_rule=part.rule,
-        e_due_on=F(spec.due_field),
-        e_period=period if part.weekly else ZERO,
+        e_due_on=F(spec.due_field) if due_on is None else due_on,
+        e_period=period,
         e_round=F(spec.round_field) if spec.round_field else Value(0),
         e_sweep_date=Value(sweep_date, output_field=models.DateField()),
         e_gap=part.gap if gap is None else gap,
@@ -205,7 +218,7 @@ def _planned_rows(spec: Chaseable, window: Window, reach: Reach, created_at: dt.
             item_type_id=item_type_id,
             sweep_date=window.on,
             created_at=created_at,
-            period=period,
+            period=period if part.weekly else ZERO,
         )
         for part in parts
     ]
@@ -272,6 +285,49 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
         entries=_describe(planned) if describe else [],
         escalation_changes=changes,
     )
+
+
+def escalate_now(*, items: QuerySet[Any], spec: Chaseable, gap: str, at: dt.datetime) -> list[int]:
+    """Escalate each item one rung above where its days overdue put it, to exactly whom the sweep would
+    reach at that rung (the ladder's own query), the owner copied. Returns who was written to.
+
+    Refuses, writing nothing, when the rung would reach nobody but the owner for any item: a manager
+    told "escalated" must be able to rely on someone having been told. A second press in the same
+    minute writes nothing new (the minute is the entry's period). Set-based: a fixed few queries
+    however many items are selected."""
+    policy = ChasePolicy.current()
+    on = timezone.localtime(at).date()
+    window = Window.for_date(policy, on)
+    selected = (
+        spec.model._default_manager.filter(pk__in=items.values("pk"))
+        .annotate(rung=window.next_rung(spec.due_field))
+        .order_by()
+    )
+    parts = ladder.rung_parts(selected, spec, Reach.current(policy))
+    reached = set().union(*(p.items.values_list("pk", flat=True) for p in parts if not p.is_copy))
+    nobody = selected.exclude(pk__in=reached)
+    if nobody.exists():
+        names = ", ".join(str(item) for item in nobody[:10])
+        raise ValidationError(
+            f"Nobody can be told about {names}: name a line manager, lead or business manager"
+        )
+    common: dict[str, Any] = {
+        "item_type_id": ContentType.objects.get_for_model(spec.model).pk,
+        "sweep_date": on,
+        "created_at": at,
+        "period": Value(int(at.timestamp() // 60)),
+        "gap": Value(gap),
+        "due_on": Coalesce(F(spec.due_field), Value(on, output_field=models.DateField())),
+    }
+    first, *rest = [entries(part, spec, **common) for part in parts]
+    sql, params = _sql(first.union(*rest, all=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO notifications_outboxentry ({', '.join(COLUMNS)}) SELECT * FROM ({sql}) AS p "
+            "WHERE true ON CONFLICT DO NOTHING RETURNING recipient_id",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 # The outbox's unique key (OutboxEntry's "outbox_entry_once"): what decides that an entry is new.

@@ -11,12 +11,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications.models import ChasePolicy, OutboxEntry, Rule
+from notifications.models import OutboxEntry, Rule
+from notifications.registry import chaseable_for
+from notifications.sweep import escalate_now
 from notifications.tasks import request_delivery
-from workflows.models import Action, Person
+from workflows.models import Action
 from workflows.transitions import is_party, record_refusal
-
-RUNGS = {1: Rule.ESCALATION_1, 2: Rule.ESCALATION_2, 3: Rule.ESCALATION_3}
 
 
 def _require_reason(reason: str) -> str:
@@ -95,45 +95,15 @@ def queue_chase_now(*, actor: User, actions: QuerySet[Action]) -> int:
 
 
 def queue_escalate(*, actor: User, actions: QuerySet[Action], reason: str) -> int:
-    """Escalate each selected action to the next rung now, whatever its days overdue: rung 1 its owner's
-    line manager or agency lead, rung 2 and 3 the business managers (and the source's chair at 2). The
-    owner is copied; the daily sweep's levels are not changed."""
+    """Escalate each selected action to the next rung now, whatever its days overdue, through the
+    ladder the sweep uses (notifications.sweep.escalate_now): refused, writing nothing, if any would
+    reach nobody. The owner is copied; the reason is on every entry."""
     reason = _require_reason(reason)
     if not actor.has_perm("notifications.manage_chasing"):
         raise PermissionDenied("only a manager may escalate from the queue")
-    now = timezone.now()
-    item_type = ContentType.objects.get_for_model(Action)
-    managers = list(ChasePolicy.current().business_managers.values_list("pk", flat=True))
-    leads = {
-        p.agency_id: p.user_id
-        for p in Person.objects.filter(
-            user__groups__permissions__codename="view_agency_work", user__is_active=True
-        )
-    }
-    entries = []
-    for action in actions.select_related("owner__person", "recommendation"):
-        rung = min(action.escalation_level + 1, 3)
-        recipients: set[int] = set()
-        if rung == 1:
-            line_manager = getattr(getattr(action.owner, "person", None), "line_manager_id", None)
-            fallback = leads.get(action.agency_id) if action.agency_id else None
-            recipients |= {r for r in (line_manager or fallback,) if r}
-        else:
-            recipients |= set(managers)
-            if rung == 2 and action.recommendation.chair_id:
-                recipients.add(action.recommendation.chair_id)
-        common = {
-            "item_type": item_type,
-            "item_id": action.pk,
-            "rule": RUNGS[rung],
-            "due_on": action.due_on or now.date(),
-            "period": int(now.timestamp() // 60),
-            "round": action.reopened_count,
-            "sweep_date": now.date(),
-            "gap": f"escalated from the queue by {actor.get_full_name() or actor.username}: {reason}"[:200],
-        }
-        entries += [OutboxEntry(recipient_id=r, **common) for r in recipients]
-        if action.owner_id:
-            entries.append(OutboxEntry(recipient_id=action.owner_id, is_copy=True, **common))
-    with transaction.atomic():
-        return _write(entries)
+    spec = chaseable_for(Action)
+    assert spec is not None
+    gap = f"escalated from the queue by {actor.get_full_name() or actor.username}: {reason}"[:200]
+    written = escalate_now(items=actions, spec=spec, gap=gap, at=timezone.now())
+    request_delivery(sorted(set(written)))
+    return len(written)
