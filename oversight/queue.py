@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import django_filters
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.registry import chaseables
-from workflows.models import OPEN_STATES, RAG, Action, Agency, ProgressNote, Theme
+from workflows.models import OPEN_STATES, RAG, Action, ProgressNote, Theme
 from workflows.selectors import (
     ActionWithRag,
     action_list,
@@ -38,17 +39,17 @@ SOURCE_TYPES = [
     ("practicereview", "Practice review"),
     ("section11return", "Section 11"),
 ]
-SORTS = {
+# Only orders an index of open actions serves (see Action's Meta), so that every sort, and every page of it
+# by keyset, costs what the first page costs at a million actions. Sorting by a joined name (agency,
+# owner) or by the text would sort every open action on each view: filter by them instead.
+SORTS: dict[str, tuple[str, str]] = {
     "due": ("due_on", "id"),
-    "overdue": ("due_on", "id"),  # most overdue first is earliest due first
     "ref": ("reference", "id"),
-    "action": ("description", "id"),
-    "agency": ("agency__name", "due_on", "id"),
-    "owner": ("owner__last_name", "owner__first_name", "due_on", "id"),
-    "escalation": ("escalation_level", "due_on", "id"),
-    "rag": ("rag", "due_on", "id"),
-    "state": ("state", "due_on", "id"),
 }
+# Columns that are functions of the due date sort in its order: most overdue first is earliest due first,
+# and so is Red before Amber; the most escalated are the most overdue.
+SORT_ALIASES: dict[str, str] = {"overdue": "due", "rag": "due", "escalation": "-due"}
+PAGE_SIZE = 25
 # Bounds a filter's number must keep to: more days than this is no real lateness (and a date that far back
 # overflows).
 MAX_DAYS_OVERDUE = 36_500
@@ -77,35 +78,60 @@ def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
     return actions.filter(at_risk, state__in=OPEN_STATES)
 
 
-class _Ids(django_filters.fields.ModelMultipleChoiceField):
-    """Ids checked as numbers a key can hold before they reach the database: a huge one made the
-    choice check's query overflow (SQLite) or fail (PostgreSQL bigint)."""
-
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
-            if not str(pk).isdigit() or int(pk) > MAX_ID:
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
+FILTER_CHOICES_SECONDS = 300
 
 
-class _ManyById(django_filters.ModelMultipleChoiceFilter):
-    field_class = _Ids
+def _agency_choices_key(agency_id: int | None) -> str:
+    return f"oversight:queue:agencies:{'all' if agency_id is None else agency_id}"
+
+
+THEME_CHOICES_KEY = "oversight:queue:themes"
+
+
+def agency_choices(viewer: Viewer) -> list[tuple[int, str]]:
+    """The agencies the viewer may filter by (never a list of every agency for an agency lead), from the
+    cache: the queue is the page managers open most, and these change rarely."""
+    key = _agency_choices_key(None if sees_all_agencies(viewer) else agency_of_viewer(viewer))
+    return list(
+        cache.get_or_set(
+            key,
+            lambda: list(agencies_open_to(viewer).order_by("name").values_list("pk", "name")),
+            FILTER_CHOICES_SECONDS,
+        )
+        or []
+    )
+
+
+def theme_choices() -> list[tuple[int, str]]:
+    return list(
+        cache.get_or_set(
+            THEME_CHOICES_KEY,
+            lambda: list(Theme.objects.order_by("name").values_list("pk", "name")),
+            FILTER_CHOICES_SECONDS,
+        )
+        or []
+    )
+
+
+def forget_filter_choices(sender: type[Any], instance: Any, **kwargs: Any) -> None:
+    """An agency or theme saved or deleted: the cached choices it appears in are dropped (connected in
+    the app's ready())."""
+    if isinstance(instance, Theme):
+        cache.delete(THEME_CHOICES_KEY)
+    else:
+        cache.delete_many([_agency_choices_key(None), _agency_choices_key(instance.pk)])
 
 
 class QueueFilter(django_filters.FilterSet):
     # The viewer's agencies, set per viewer below: never a list of every agency.
-    agency = _ManyById(queryset=Agency.objects.none())
+    agency = django_filters.MultipleChoiceFilter(field_name="agency_id", label="Agency")
     source_type = django_filters.ChoiceFilter(
         choices=SOURCE_TYPES, field_name="recommendation__source_type__model", label="Source type"
     )
     source = django_filters.NumberFilter(
         field_name="recommendation__source_id", label="Source (id)", min_value=1, max_value=MAX_ID
     )
-    theme = django_filters.ModelChoiceFilter(
-        queryset=Theme.objects.all(), method="filter_theme", label="Theme or strategic priority"
-    )
+    theme = django_filters.ChoiceFilter(method="filter_theme", label="Theme or strategic priority")
     # A name to search for, not a list of every person: a partnership has thousands.
     owner = django_filters.CharFilter(method="filter_owner", label="Owner's name or username")
     rag = django_filters.MultipleChoiceFilter(choices=[(RAG.RED, "Red"), (RAG.AMBER, "Amber")], label="RAG")
@@ -129,7 +155,8 @@ class QueueFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, viewer: Viewer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.filters["agency"].queryset = agencies_open_to(viewer)  # type: ignore[attr-defined]
+        self.filters["agency"].extra["choices"] = agency_choices(viewer)
+        self.filters["theme"].extra["choices"] = theme_choices()
 
     def filter_owner(self, actions: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         for word in value.split():
@@ -140,8 +167,8 @@ class QueueFilter(django_filters.FilterSet):
             )
         return actions
 
-    def filter_theme(self, actions: QuerySet[Action], name: str, value: Theme) -> QuerySet[Action]:
-        return serving_theme(actions, value)
+    def filter_theme(self, actions: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
+        return serving_theme(actions, Theme(pk=int(value)))
 
     def filter_overdue_min(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
         return actions.filter(due_on__lte=timezone.localdate() - dt.timedelta(days=int(value)))
@@ -150,23 +177,96 @@ class QueueFilter(django_filters.FilterSet):
         return actions.filter(due_on__gte=timezone.localdate() - dt.timedelta(days=int(value)))
 
 
+def _ordering(params: Any) -> tuple[tuple[str, str], bool]:
+    """The sort's fields and whether descending: a key not offered falls back to due date; a leading
+    "-" reverses it."""
+    sort = str(params.get("sort", "due"))
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key in SORT_ALIASES:
+        alias = SORT_ALIASES[key]
+        descending = descending != alias.startswith("-")
+        key = alias.lstrip("-")
+    return SORTS.get(key, SORTS["due"]), descending if key in SORTS else False
+
+
 def overdue_queue(
     user: Viewer, params: Any, *, today: dt.date | None = None
 ) -> tuple[QueueFilter, QuerySet[ActionWithRag]]:
     """The filtered, sorted queue for ``params`` (a QueryDict), and the filter (for its form and errors).
 
-    A sort key not in SORTS falls back to due date; a leading "-" reverses it.
-    """
+    Sorted by one of SORTS (or an alias of one), ties by id in the same direction, so that an index of
+    open actions serves every order and a page can start after any item (keyset paging)."""
     today = today or timezone.localdate()
     queue = QueueFilter(params, queryset=action_list(_queue_scope(user, today), today=today), viewer=user)
-    actions = queue.qs
-    sort = str(params.get("sort", "due"))
-    descending = sort.startswith("-")
-    fields = SORTS.get(sort.lstrip("-"), SORTS["due"])
-    # The direction applies to the chosen column; ties stay in due-date order.
-    primary = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
-    ordering = [primary, *(F(f).asc(nulls_last=True) for f in fields[1:])]
-    return queue, actions.order_by(*ordering)
+    (key, _), descending = _ordering(params)
+    ordering = [f"-{key}", "-id"] if descending else [key, "id"]
+    return queue, queue.qs.order_by(*ordering)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    """One page of the queue and where its neighbours start: the id of the item a page follows
+    (``after``) or precedes (``before``), carried in the links with the filter and sort."""
+
+    items: list[T]
+    has_next: bool
+    has_previous: bool
+
+    @property
+    def next_after(self) -> int | None:
+        return self.items[-1].pk if self.has_next and self.items else None  # type: ignore[attr-defined]
+
+    @property
+    def previous_before(self) -> int | None:
+        return self.items[0].pk if self.has_previous and self.items else None  # type: ignore[attr-defined]
+
+
+def _mark(params: Any, name: str) -> int | None:
+    value = str(params.get(name, ""))
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+
+
+def keyset_page(
+    user: Viewer, actions: QuerySet[Any], params: Any, *, size: int = PAGE_SIZE
+) -> KeysetPage[Any]:
+    """The page of ``actions`` (ordered by overdue_queue) after the item ``params["after"]`` or before
+    ``params["before"]``; the first page without either, or when the item is not one the viewer can see.
+
+    Each page is one index range read however deep it is: no OFFSET, so page 1,000 costs what page 1
+    does. The item named keeps its place in the order even once it has left the queue (done, extended)."""
+    (key, _), descending = _ordering(params)
+    after, before = _mark(params, "after"), _mark(params, "before")
+    mark = after or before
+    found = actions_visible_to(user).filter(pk=mark).values_list(key, flat=True).first() if mark else None
+    if mark is None or found is None:
+        rows = list(actions[: size + 1])
+        return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=False)
+    # Forward in the page order after the mark, or backward before it; ">= value" first so the index
+    # range starts at the mark, then ties on the value broken by id.
+    forward = after is not None
+    later = forward != descending
+    if later:
+        beyond = Q(**{f"{key}__gte": found}) & ~Q(**{key: found, "id__lte": mark})
+    else:
+        beyond = Q(**{f"{key}__lte": found}) & ~Q(**{key: found, "id__gte": mark})
+    chosen = actions.filter(beyond)
+    if forward:
+        rows = list(chosen[: size + 1])
+        return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=True)
+    rows = list(chosen.reverse()[: size + 1])
+    return KeysetPage(items=rows[:size][::-1], has_next=True, has_previous=len(rows) > size)
+
+
+def capped_count(actions: QuerySet[Any]) -> tuple[int, bool]:
+    """How many items match, counting no further than FOLLOWTHROUGH_QUEUE_COUNT_CAP: (the count, whether
+    there are more). A full count of a million open actions costs more than the page it heads."""
+    cap = settings.FOLLOWTHROUGH_QUEUE_COUNT_CAP
+    counted = actions.order_by().values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
 
 
 def with_latest_progress(actions: QuerySet[Any]) -> QuerySet[Any]:

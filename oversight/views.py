@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,9 +25,15 @@ from .charts import horizontal_bars
 from .dashboard import AGEING, RAG_ORDER, dashboard
 from .exception_report import exception_report
 from .exports import queue_csv, queue_xlsx
-from .queue import SORTS, may_see_queue, other_chased_items, overdue_queue
-
-PAGE_SIZE = 25
+from .queue import (
+    SORT_ALIASES,
+    SORTS,
+    capped_count,
+    keyset_page,
+    may_see_queue,
+    other_chased_items,
+    overdue_queue,
+)
 
 
 def _require_queue(request: AuthenticatedHttpRequest) -> None:
@@ -41,9 +46,11 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_queue(request)
     today = timezone.localdate()
     queue, actions = overdue_queue(request.user, request.GET, today=today)
-    page = Paginator(actions, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(request.user, actions, request.GET)
+    count, more = capped_count(actions)
     params = request.GET.copy()
-    params.pop("page", None)
+    for mark in ("after", "before"):
+        params.pop(mark, None)
     sort = request.GET.get("sort", "due")
     others, other_count = other_chased_items(request.user, request.GET, today=today)
     return render(
@@ -52,11 +59,12 @@ def queue_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "filter": queue,
             "page": page,
-            "count": page.paginator.count,
+            "count": count,
+            "more": more,
             "query": params.urlencode(),
             "unsorted_query": _without(params, "sort"),
             "sort": sort,
-            "sorts": list(SORTS),
+            "sortable": [*SORTS, *SORT_ALIASES],
             "today": today,
             "can_escalate": request.user.has_perm("notifications.manage_chasing"),
             "others": others,

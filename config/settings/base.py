@@ -260,6 +260,9 @@ FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", def
 # The partnership dashboard's action figures are drawn every 5 minutes (beat) and never shown older than
 # this; agency leads' own figures are always counted live.
 FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES = env.int("FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES", default=10)
+# The queue counts what matches up to this and then says "more than": counting a million open actions on
+# every view would cost more than the page itself.
+FOLLOWTHROUGH_QUEUE_COUNT_CAP = env.int("FOLLOWTHROUGH_QUEUE_COUNT_CAP", default=10_000)
 FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER = env.int("FOLLOWTHROUGH_CASE_AUDITS_PER_QUARTER", default=10)
 
 # Statutory clocks: (length, unit). Working Together to Safeguard Children 2023 sets the first three;

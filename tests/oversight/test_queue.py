@@ -112,9 +112,14 @@ def test_the_source_filter(known: dict[str, Action], manager: User) -> None:
         ("-due", ["H2", "P2", "H1", "P1"]),
         ("ref", ["H1", "H2", "P1", "P2"]),
         ("-escalation", ["P1", "H1", "P2", "H2"]),
-        ("agency", ["P1", "P2", "H1", "H2"]),
-        ("-agency", ["H1", "H2", "P1", "P2"]),
-        ("rag", ["P2", "H2", "P1", "H1"]),
+        ("escalation", ["H2", "P2", "H1", "P1"]),
+        ("overdue", ["P1", "H1", "P2", "H2"]),
+        ("-ref", ["P2", "P1", "H2", "H1"]),
+        # Red first, then Amber: the due date's order.
+        ("rag", ["P1", "H1", "P2", "H2"]),
+        # Orders no index serves are not offered (filter by agency instead): the due date's order.
+        ("agency", ["P1", "H1", "P2", "H2"]),
+        ("-owner", ["P1", "H1", "P2", "H2"]),
         ("nonsense", ["P1", "H1", "P2", "H2"]),
     ],
 )

@@ -283,11 +283,19 @@ class Action(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "due_on"]),
             models.Index(fields=["agency", "state", "due_on"]),
             models.Index(fields=["owner", "state", "due_on"]),
-            # The overdue queue: open actions in due-date order, with what its at-risk test reads.
+            # The overdue queue's orders (oversight.queue.SORTS), each over open actions only and ending
+            # in the id, so a page can start after any item (keyset paging) and stay an index range;
+            # an agency lead's queue is always one agency's.
             models.Index(
-                fields=["due_on", "last_progress_on"],
+                fields=["due_on", "id"], condition=models.Q(state__in=OPEN_STATES), name="action_open_due"
+            ),
+            models.Index(
+                fields=["agency", "due_on", "id"],
                 condition=models.Q(state__in=OPEN_STATES),
-                name="action_open_due",
+                name="action_open_agency_due",
+            ),
+            models.Index(
+                fields=["reference", "id"], condition=models.Q(state__in=OPEN_STATES), name="action_open_ref"
             ),
         ]
 
