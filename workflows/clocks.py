@@ -64,9 +64,25 @@ class Clock:
     def status(self, on: dt.date, *, met_on: dt.date | None = None) -> str:
         if met_on is not None:
             return "met" if met_on <= self.due_on else "met late"
-        if on > self.due_on:
-            return "late"
-        return "at risk" if self.working_days_left(on) < AT_RISK_WORKING_DAYS else "on track"
+        return running_status(self.due_on, on, self.calendar)
+
+
+def running_status(due_on: dt.date, on: dt.date, calendar: WorkingCalendar) -> str:
+    """A running clock's status on ``on``: late, at risk (fewer than AT_RISK_WORKING_DAYS left) or on
+    track; it depends on the due date alone."""
+    if on > due_on:
+        return "late"
+    left = max(calendar.working_days_between(on, due_on), 0)
+    return "at risk" if left < AT_RISK_WORKING_DAYS else "on track"
+
+
+def on_track_from(on: dt.date, calendar: WorkingCalendar) -> dt.date:
+    """The earliest due date still on track on ``on``: every running clock due before it is late or at
+    risk, so a query can select them by date."""
+    due = on
+    while running_status(due, on, calendar) != "on track":
+        due += dt.timedelta(days=1)
+    return due
 
 
 def clock_sync(

@@ -257,8 +257,8 @@ FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", def
 # Completed actions are checked for impact this many days after completion.
 FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", default=90)
 # The case audit programme's target per agency each quarter (the source documents' policy: 10 a quarter).
-# The partnership dashboard's action figures are drawn every 5 minutes (beat) and never shown older than
-# this; agency leads' own figures are always counted live.
+# The dashboard's action figures (the partnership's and each agency's) are drawn every 5 minutes (beat),
+# never inside a request; older than this they are still shown, with a warning that the task has stopped.
 FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES = env.int("FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES", default=10)
 # The queue counts what matches up to this and then says "more than": counting a million open actions on
 # every view would cost more than the page itself.
