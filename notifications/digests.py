@@ -7,19 +7,38 @@ email's subject, text and HTML. Delivery (claiming, sending, marking) lives in d
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from workflows.calendar import WorkingCalendar, working_calendar
+from workflows.calendar import WorkingCalendar
 
 from .models import ESCALATION_RULES, OutboxEntry, Rule
-from .registry import chaseable_for
+from .registry import chaseable_for, chaseables
 
 
 @dataclass
@@ -123,28 +142,126 @@ def _heading(entry: OutboxEntry) -> str:
     return "Due soon"
 
 
-def render_digest(
+@dataclass(frozen=True)
+class SummaryRow:
+    """How many of a big digest's items are in one agency at one rung, and the queue showing them."""
+
+    agency: str
+    rung: int
+    items: int
+    url: str
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    entry_count: int
+
+
+def _agency_of_item(field: str) -> Case:
+    """The item's agency (or a field of it), whatever kind of item the entry is about: one subquery per
+    registered kind, so the digest is one query however many entries and kinds it has."""
+    whens = []
+    for spec in chaseables():
+        path = f"{spec.agency_field}__{field}" if field != "pk" else spec.agency_field
+        item = spec.model._default_manager.filter(pk=OuterRef("item_id")).values(path)[:1]
+        whens.append(When(item_type_id=ContentType.objects.get_for_model(spec.model).pk, then=Subquery(item)))
+    return Case(*whens, default=Value(None), output_field=IntegerField() if field == "pk" else CharField())
+
+
+def _item_key() -> Concat:
+    return Concat(Cast("item_type_id", CharField()), Value(":"), Cast("item_id", CharField()))
+
+
+def _summary(entries: QuerySet[OutboxEntry], *, rung: Case, max_lines: int) -> tuple[list[SummaryRow], int]:
+    """Items counted per agency and rung in SQL, most escalated and biggest first; rows past
+    ``max_lines`` are folded into one count for the unfiltered queue."""
+    groups = (
+        entries.annotate(in_agency=_agency_of_item("pk"), agency_name=_agency_of_item("name"), in_rung=rung)
+        .values("in_agency", "agency_name", "in_rung")
+        .annotate(items=Count(_item_key(), distinct=True))
+        .order_by("-in_rung", "-items", "agency_name")
+    )
+    queue = settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("queue")
+    rows: list[SummaryRow] = []
+    more = 0
+    for group in groups:
+        if len(rows) == max_lines:
+            more += group["items"]
+            continue
+        filters = {"agency": group["in_agency"]} if group["in_agency"] else {}
+        rows.append(
+            SummaryRow(
+                agency=group["agency_name"] or "No agency",
+                rung=group["in_rung"],
+                items=group["items"],
+                url=f"{queue}?{urlencode({**filters, 'escalation': group['in_rung']})}",
+            )
+        )
+    return rows, more
+
+
+def message_id_for(recipient_id: int, count: int, low: int, high: int, total: int) -> str:
+    """A Message-ID that only these entries to this person give: a digest sent again after a crash (or
+    retried after a refusal) carries the same one, so the resend is recognisable."""
+    digest = hashlib.sha256(f"{recipient_id}:{count}:{low}:{high}:{total}".encode()).hexdigest()[:32]
+    return f"<digest.{digest}@{urlsplit(settings.FOLLOWTHROUGH_BASE_URL).hostname or 'followthrough'}>"
+
+
+def digest_build(
     recipient: User,
-    entries: list[OutboxEntry],
+    entries: QuerySet[OutboxEntry],
     *,
     today: dt.date,
-    calendar: WorkingCalendar | None = None,
-) -> tuple[str, str, str]:
-    """The digest's subject, text and HTML. A fixed number of queries however many lines it has: the
-    calendar is read once (or given by the batch that read it), the items' names once per kind."""
-    sections = _sections(entries, today, calendar or working_calendar())
-    count = sum(len(section.lines) + section.more for section in sections)
+    calendar: WorkingCalendar,
+    rung: Case,
+) -> DigestContent:
+    """The digest of ``entries`` (one person's): subject, text, HTML and Message-ID.
+
+    A fixed number of queries however many entries there are, and never all of them in memory: up to
+    FOLLOWTHROUGH_DIGEST_MAX_LINES items are listed one a line; past that the digest counts them by
+    agency and ``rung`` (an SQL expression over the entry's due date) in SQL, with links to the queue.
+    """
+    max_lines = settings.FOLLOWTHROUGH_DIGEST_MAX_LINES
+    totals = entries.aggregate(
+        entries=Count("id"),
+        low=Min("id"),
+        high=Max("id"),
+        total=Sum("id"),
+        items=Count(_item_key(), distinct=True),
+        escalations=Count("id", filter=Q(rule__in=ESCALATION_RULES, is_copy=False)),
+    )
+    count = totals["items"]
+    if count <= max_lines:
+        sections = _sections(list(entries.select_related("item_type")), today, calendar)
+        summary: list[SummaryRow] = []
+        more = 0
+    else:
+        sections = []
+        summary, more = _summary(entries, rung=rung, max_lines=max_lines)
     subject = f"Followthrough: {count} item{'s' if count != 1 else ''} need{'s' if count == 1 else ''} you"
-    if any(section.heading == "Escalated to you" for section in sections):
+    if totals["escalations"]:
         subject += " (escalations)"
     context = {
         "recipient": recipient,
         "sections": sections,
+        "summary": summary,
+        "summary_more": more,
         "count": count,
         "today": today,
+        "queue_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("queue"),
         "settings_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("notifications"),
         "home_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("home"),
     }
-    text = render_to_string("notifications/emails/digest.txt", context)
-    html = render_to_string("notifications/emails/digest.html", context)
-    return subject, text, html
+    return DigestContent(
+        subject=subject,
+        text=render_to_string("notifications/emails/digest.txt", context),
+        html=render_to_string("notifications/emails/digest.html", context),
+        message_id=message_id_for(
+            recipient.pk, totals["entries"], totals["low"], totals["high"], totals["total"]
+        ),
+        entry_count=totals["entries"],
+    )

@@ -99,6 +99,8 @@ class OutboxEntry(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # Its recipient could not be reached when it was to go: copies went to whoever hears instead.
+        REDIRECTED = "redirected", "Passed on"
 
     # Every index slows the sweep's bulk insert, so the outbox keeps only those its queries use: the
     # unique key, (status, recipient) for delivery, (item_type, item_id, created_at) for timelines.
@@ -121,6 +123,8 @@ class OutboxEntry(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A chase or escalation from the queue waits for the person's next daily digest: one email a day.
+    not_before = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     digest = models.ForeignKey(
@@ -139,6 +143,11 @@ class OutboxEntry(models.Model):
         indexes = [
             models.Index(fields=["status", "recipient"]),
             models.Index(fields=["item_type", "item_id", "created_at"]),
+            # A digest is built from the entries its claim tied to it; partial, so the sweep's inserts
+            # (no digest yet) never touch it.
+            models.Index(
+                fields=["digest"], condition=models.Q(digest__isnull=False), name="outbox_entry_digest"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,6 +161,8 @@ class Digest(models.Model):
     subject = models.CharField(max_length=200)
     text = models.TextField()
     sent_at = models.DateTimeField()
+    # Derived from the entries it carries, so a message sent again after a crash is recognisably the same.
+    message_id = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-sent_at", "-id"]

@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from workflows.calendar import working_calendar
+from workflows.calendar import WorkingCalendar, working_calendar
 
 from . import ladder
 from .ladder import Part, Reach
@@ -78,8 +78,8 @@ class Window:
     rung_dates: tuple[dt.date, dt.date, dt.date]
 
     @classmethod
-    def for_date(cls, policy: ChasePolicy, on: dt.date) -> Window:
-        calendar = working_calendar()
+    def for_date(cls, policy: ChasePolicy, on: dt.date, *, calendar: WorkingCalendar | None = None) -> Window:
+        calendar = calendar or working_calendar()
         return cls(
             on=on,
             first_reminder_from=calendar.add_working_days(on, policy.first_reminder_working_days),

@@ -196,6 +196,17 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Followthrough <followthrough@localhost>")
+# A digest lists at most this many items; a bigger one is summarised by agency and rung, with links to
+# the queue, so a business manager owed 800,000 entries gets an email they can read (and we can build).
+FOLLOWTHROUGH_DIGEST_MAX_LINES = env.int("FOLLOWTHROUGH_DIGEST_MAX_LINES", default=50)
+# A digest the mail server did not take is retried after this many seconds, doubling each time (at most
+# 6 hours apart); after FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS its entries are marked failed and shown to
+# the managers on /chasing/ instead of being retried forever.
+FOLLOWTHROUGH_DELIVERY_BACKOFF_SECONDS = env.int("FOLLOWTHROUGH_DELIVERY_BACKOFF_SECONDS", default=300)
+FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS = env.int("FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS", default=10)
+# For the fault suite: every digest names each outbox entry it carries in an X-Followthrough-Entries
+# header, so a mail sink can count entries. Off in production (a big digest carries 800,000).
+FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER = env.bool("FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER", default=False)
 # Links in emails must be absolute; the site's public address is configuration, not a guess.
 FOLLOWTHROUGH_BASE_URL = env("FOLLOWTHROUGH_BASE_URL", default="http://127.0.0.1:8000")
 

@@ -314,3 +314,74 @@ def test_a_long_digest_shows_the_soonest_items_and_says_how_many_more(
     assert "Overdue action 01" in body  # the most overdue first
     assert "Overdue action 30" not in body
     assert "- and 5 more" in body
+
+
+def test_a_digest_sent_again_after_a_crash_carries_the_same_message_id(
+    owed_today: list[Action], owner: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+    calls = {"n": 0}
+
+    def accepted_then_killed(self: Any, *args: Any, **kwargs: Any) -> int:
+        sent = real_send(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise SystemExit("worker killed after the mail server accepted, before the commit")
+        return sent
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", accepted_then_killed)
+    with pytest.raises(SystemExit):
+        deliver_pending(recipient_ids=[owner.pk])
+    deliver_pending()
+    to_owner = [m for m in mail.outbox if m.to == [owner.email]]
+    assert len(to_owner) == 2  # the crash's duplicate: the only kind allowed
+    first, again = (m.extra_headers["Message-ID"] for m in to_owner)
+    assert first == again == Digest.objects.get(recipient=owner).message_id
+    others = {m.extra_headers["Message-ID"] for m in mail.outbox if m.to != [owner.email]}
+    assert others and first not in others
+
+
+def test_entries_are_not_marked_sent_when_the_mail_backend_sent_nothing(
+    owed_today: list[Action], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.mail import EmailMultiAlternatives
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", lambda self, *args, **kwargs: 0)
+    result = deliver_pending()
+    assert (result.sent, result.failed) == (0, 2)
+    assert not OutboxEntry.objects.filter(status="sent").exists()
+    assert not Digest.objects.exists()
+
+
+def test_a_hanging_mail_server_frees_the_worker(
+    owed_today: list[Action], smtp_sink: SmtpSink, settings: Settings
+) -> None:
+    settings.EMAIL_TIMEOUT = 1
+    smtp_sink.stall_next = 30
+    started_at = time.monotonic()
+    result = deliver_pending()
+    assert time.monotonic() - started_at < 10
+    assert result.failed >= 1
+    assert "timed out" in OutboxEntry.objects.exclude(last_error="").first().last_error  # type: ignore[union-attr]
+
+
+def test_an_entry_that_keeps_failing_is_given_up_on_and_left_for_the_managers(
+    owed_today: list[Action], smtp_sink: SmtpSink, settings: Settings
+) -> None:
+    settings.FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS = 3
+    settings.FOLLOWTHROUGH_DELIVERY_BACKOFF_SECONDS = 1
+    smtp_sink.refuse = True
+    before = dt.datetime.now(dt.UTC)
+    deliver_pending()
+    retry = OutboxEntry.objects.first().next_attempt_at  # type: ignore[union-attr]
+    assert retry is not None and retry - before < dt.timedelta(seconds=5)
+    for _ in range(2):
+        OutboxEntry.objects.update(next_attempt_at=None)
+        deliver_pending()
+    assert set(OutboxEntry.objects.values_list("status", "attempts")) == {("failed", 3)}
+    smtp_sink.refuse = False
+    OutboxEntry.objects.update(next_attempt_at=None)
+    assert deliver_pending().sent == 0  # not retried forever
+    assert smtp_sink.messages == []

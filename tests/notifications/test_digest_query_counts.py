@@ -11,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifications.delivery import deliver_pending
-from notifications.digests import render_digest
-from notifications.models import OutboxEntry, Rule
+from notifications.digests import digest_build
+from notifications.models import ChasePolicy, OutboxEntry, Rule
+from notifications.sweep import Window
 from tests.factories import ActionFactory, person_in
+from workflows.calendar import working_calendar
 from workflows.models import Action, Agency, ClosureDay
 
 pytestmark = pytest.mark.django_db
@@ -37,10 +39,12 @@ def owed(owner: User, lines: int) -> list[OutboxEntry]:
 
 
 def digest_queries(owner: User, lines: int) -> tuple[int, str]:
-    entries = list(OutboxEntry.objects.filter(recipient=owner).select_related("recipient", "item_type"))
-    assert len(entries) == lines
+    entries = OutboxEntry.objects.filter(recipient=owner)
+    assert entries.count() == lines
+    calendar = working_calendar()
+    rung = Window.for_date(ChasePolicy.current(), TODAY, calendar=calendar).rung("due_on")
     with CaptureQueriesContext(connection) as queries:
-        _, text, _ = render_digest(owner, entries, today=TODAY)
+        text = digest_build(owner, entries, today=TODAY, calendar=calendar, rung=rung).text
     return len(queries), text
 
 
