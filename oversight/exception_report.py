@@ -1,27 +1,165 @@
-"""The exception report for the partnership executive: every open action at escalation 3 or Red, by agency."""
+"""The exception report for the partnership executive: every open action at escalation 3 or Red, counted
+by agency and rung in SQL, listed a page at a time most overdue first, with what the executive reads it
+for: late statutory clocks, days overdue, the source, the latest progress, why it was escalated, and
+what changed since they last read it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from workflows.models import OPEN_STATES, Action
+from notifications.models import ESCALATION_RULES, OutboxEntry
+from workflows.calendar import working_calendar
+from workflows.models import OPEN_STATES, Action, StatutoryClock
 from workflows.selectors import action_list, actions_visible_to
+from workflows.validators import MAX_ID
+
+from .models import ExceptionReportReading
+from .queue import KeysetPage, keyset_page, with_latest_progress
+
+# The PDF lists at most this many actions, most overdue first, and says how many more the report holds.
+PDF_ROWS = 200
+LATE_CLOCKS_SHOWN = 50
 
 
-def exception_report(user: Any, *, today: dt.date) -> list[tuple[str, list[Any]]]:
-    """Open actions escalated to the third rung or Red today, grouped by agency, most overdue first."""
-    red_before = today - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
-    actions = action_list(
-        actions_visible_to(user).filter(
-            Q(escalation_level=3) | Q(due_on__lt=red_before), state__in=OPEN_STATES
-        ),
-        today=today,
-    ).order_by("agency__name", "due_on", "id")
-    groups: dict[str, list[Action]] = {}
-    for action in actions:
-        groups.setdefault(action.agency.name if action.agency else "No agency", []).append(action)
-    return list(groups.items())
+@dataclass(frozen=True)
+class AgencyRow:
+    agency: str
+    agency_id: int | None
+    total: int
+    rungs: list[int]  # actions at escalation 1, 2 and 3
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since ``since``, from the actions' own dates: no copy of an earlier report is kept."""
+
+    since: dt.date
+    newly_red: int  # became more than the tolerance overdue since then
+    left: int  # were Red then and have been completed or discontinued since
+    newly_late_clocks: int
+
+
+@dataclass(frozen=True)
+class ExceptionReport:
+    agencies: list[AgencyRow]
+    total: int
+    page: KeysetPage[Any]
+    late_clocks: list[tuple[StatutoryClock, int]]  # clock, working days overdue
+    late_clock_count: int
+    changes: Changes | None
+    agency_id: int | None  # the agency the list is filtered to, if any
+
+
+def _red_before(today: dt.date) -> dt.date:
+    return today - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
+
+
+def _on_report(user: Any, today: dt.date) -> QuerySet[Action]:
+    return actions_visible_to(user).filter(
+        Q(escalation_level=3) | Q(due_on__lt=_red_before(today)), state__in=OPEN_STATES
+    )
+
+
+def _with_escalation(actions: QuerySet[Any]) -> QuerySet[Any]:
+    """The latest escalation written about each action: its rung, when, and the reason a manager gave when
+    it was escalated by hand (one subquery per column, for a page of rows)."""
+    latest = OutboxEntry.objects.filter(
+        item_type=ContentType.objects.get_for_model(Action),
+        item_id=OuterRef("pk"),
+        rule__in=ESCALATION_RULES,
+        is_copy=False,
+    ).order_by("-created_at", "-id")
+    return actions.annotate(
+        escalated_rule=Subquery(latest.values("rule")[:1]),
+        escalated_at=Subquery(latest.values("created_at")[:1]),
+        escalated_why=Subquery(latest.values("gap")[:1]),
+    )
+
+
+def _changes(user: Any, today: dt.date, since: dt.date) -> Changes:
+    red_now, red_then = _red_before(today), _red_before(since)
+    visible = actions_visible_to(user)
+    newly_red = visible.filter(state__in=OPEN_STATES, due_on__lt=red_now, due_on__gte=red_then).count()
+    left = (
+        visible.exclude(state__in=OPEN_STATES)
+        .filter(due_on__lt=red_then)
+        .filter(Q(completed_on__gte=since) | Q(closed_at__date__gte=since))
+        .count()
+    )
+    newly_late = StatutoryClock.objects.filter(
+        met_on__isnull=True, due_on__gte=since, due_on__lt=today
+    ).count()
+    return Changes(since=since, newly_red=newly_red, left=left, newly_late_clocks=newly_late)
+
+
+def _agency(params: Any) -> int | None:
+    value = str(params.get("agency", ""))
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+
+
+def exception_report(
+    user: Any, params: Any, *, today: dt.date, since: dt.date | None = None, for_pdf: bool = False
+) -> ExceptionReport:
+    """The report as ``user`` may see it on ``today``: counts by agency and rung (one grouped query), the
+    page of actions after ``params["after"]`` (or before ``params["before"]``), optionally one agency's
+    (``params["agency"]``); for the PDF the PDF_ROWS most overdue. ``since``: what changed since then."""
+    on_report = _on_report(user, today)
+    agencies = [
+        AgencyRow(
+            agency=row["agency__name"] or "No agency",
+            agency_id=row["agency_id"],
+            total=row["total"],
+            rungs=[row["rung1"], row["rung2"], row["rung3"]],
+        )
+        for row in on_report.values("agency_id", "agency__name")
+        .annotate(
+            total=Count("id"),
+            rung1=Count("id", filter=Q(escalation_level=1)),
+            rung2=Count("id", filter=Q(escalation_level=2)),
+            rung3=Count("id", filter=Q(escalation_level=3)),
+        )
+        .order_by("agency__name")
+    ]
+    agency_id = None if for_pdf else _agency(params)
+    listed = on_report.filter(agency_id=agency_id) if agency_id else on_report
+    rows = _with_escalation(with_latest_progress(action_list(listed, today=today))).prefetch_related(
+        "recommendation__source"
+    )
+    rows = rows.order_by("due_on", "id")
+    marks = {} if for_pdf else {k: params[k] for k in ("after", "before") if k in params}
+    page = keyset_page(user, rows, marks, size=PDF_ROWS if for_pdf else 25)
+    calendar = working_calendar()
+    late = StatutoryClock.objects.filter(met_on__isnull=True, due_on__lt=today)
+    late_clocks = [
+        (clock, clock.clock(calendar).overdue_by(today))
+        for clock in late.order_by("due_on", "id")[:LATE_CLOCKS_SHOWN]
+    ]
+    return ExceptionReport(
+        agencies=agencies,
+        total=sum(row.total for row in agencies),
+        page=page,
+        late_clocks=late_clocks,
+        late_clock_count=late.count(),
+        changes=_changes(user, today, since) if since is not None else None,
+        agency_id=agency_id,
+    )
+
+
+def exception_report_read(user: Any, *, today: dt.date) -> dt.date | None:
+    """Record that ``user`` read the report on ``today``; the day they read it before (None the first
+    time). Reading it again the same day keeps that day, so a reload still shows the same changes."""
+    with transaction.atomic():
+        reading, created = ExceptionReportReading.objects.select_for_update().get_or_create(
+            user=user, defaults={"read_on": today}
+        )
+        if not created and reading.read_on < today:
+            reading.previous_read_on, reading.read_on = reading.read_on, today
+            reading.save(update_fields=["previous_read_on", "read_on"])
+    return reading.previous_read_on

@@ -3,6 +3,7 @@ the exception report for the partnership executive."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +24,7 @@ from workflows.views.feedback import show_errors
 from . import services
 from .charts import horizontal_bars
 from .dashboard import AGEING, RAG_ORDER, dashboard
-from .exception_report import exception_report
+from .exception_report import exception_report, exception_report_read
 from .exports import queue_csv, queue_xlsx
 from .queue import (
     SORT_ALIASES,
@@ -178,12 +179,33 @@ def dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+def _since(params: Any) -> dt.date | None:
+    """A date the reader chose to compare with (``?since=YYYY-MM-DD``), if a sensible one."""
+    try:
+        chosen = dt.date.fromisoformat(str(params.get("since", "")))
+    except ValueError:
+        return None
+    return chosen if dt.date(2000, 1, 1) <= chosen <= timezone.localdate() else None
+
+
 @login_required
 def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html") -> HttpResponse:
     if not request.user.has_perm("workflows.view_all_agencies"):
         raise PermissionDenied("The exception report is for the partnership executive and managers")
     now = timezone.localtime()
-    context = {"report": exception_report(request.user, today=now.date()), "drawn_at": now}
+    previous = exception_report_read(request.user, today=now.date())
+    since = _since(request.GET) or previous
+    report = exception_report(request.user, request.GET, today=now.date(), since=since, for_pdf=kind == "pdf")
+    params = request.GET.copy()
+    for mark in ("after", "before"):
+        params.pop(mark, None)
+    context = {
+        "report": report,
+        "drawn_at": now,
+        "today": now.date(),
+        "since_chosen": _since(request.GET) is not None,
+        "query": params.urlencode(),
+    }
     if kind == "pdf":
         try:
             from weasyprint import HTML
@@ -193,7 +215,7 @@ def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html")
             )
             return redirect("exception-report")
         html = render_to_string(
-            "oversight/exception_report.html", {**context, "for_pdf": True}, request=request
+            "oversight/exception_report_pdf.html", {**context, "for_pdf": True}, request=request
         )
         pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
         response = HttpResponse(pdf, content_type="application/pdf")

@@ -205,11 +205,15 @@ def test_the_dashboard_counts_match_a_hand_count(known: dict[str, Action], manag
 def test_the_exception_report_lists_escalation_3_or_red_by_agency(
     known: dict[str, Action], executive: User
 ) -> None:
-    report = dict(exception_report(executive, today=TODAY))
-    assert {agency: [a.reference for a in actions] for agency, actions in report.items()} == {
-        "Greater Manchester Police": ["P1"],
-        "NHS Greater Manchester ICB": ["H1"],
+    report = exception_report(executive, {}, today=TODAY)
+    assert {row.agency: row.total for row in report.agencies} == {
+        "Greater Manchester Police": 1,
+        "NHS Greater Manchester ICB": 1,
     }
+    assert [(a.agency.name, a.reference) for a in report.page.items] == [
+        ("Greater Manchester Police", "P1"),
+        ("NHS Greater Manchester ICB", "H1"),
+    ]
     client = Client()
     client.force_login(executive)
     assert "Drawn" in client.get("/exception-report/").content.decode()
