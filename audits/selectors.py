@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.urls import reverse
 
 from workflows.models import Action, Agency
 from workflows.selectors import (
@@ -22,13 +21,11 @@ from workflows.selectors import (
     sees_all_agencies,
 )
 from workflows.timeline import TimelineEntry
-from workflows.worklist import WorkItem
 
 from .models import (
     AgencyReturn,
     Audit,
     AuditCase,
-    AuditState,
     CaseAudit,
     CaseAuditState,
     Finding,
@@ -60,17 +57,6 @@ def returns_visible_to(user: Viewer) -> QuerySet[AgencyReturn]:
     if sees_all_agencies(user):
         return returns
     return returns.filter(agency_id=agency_of_viewer(user))
-
-
-def returns_waiting_on(user: Viewer) -> QuerySet[AgencyReturn]:
-    """Returns owed in fieldwork that are the user's to complete: named to them, or, for an agency lead,
-    their agency's returns that name nobody."""
-    if not user.is_authenticated:
-        return AgencyReturn.objects.none()
-    mine = Q(owner_id=user.pk)
-    if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
-    return AgencyReturn.objects.filter(mine, state=ReturnState.OWED, case__audit__state=AuditState.FIELDWORK)
 
 
 def audit_list(user: Viewer) -> QuerySet[Audit]:
@@ -195,40 +181,3 @@ def case_audit_programme(user: Viewer, *, quarter_containing: dt.date) -> list[P
             row.done += entry["n"]
             row.grades[entry["grade"]] += entry["n"]
     return list(rows.values())
-
-
-def returns_work(user: Viewer) -> list[WorkItem]:
-    """My work's entries for the audit returns waiting on the user, in one query."""
-    return [
-        WorkItem(
-            kind="Audit return", label=r.title, url=reverse("return-detail", args=[r.pk]), due_on=r.due_on
-        )
-        for r in returns_waiting_on(user)
-    ]
-
-
-def section11_work(user: Viewer) -> list[WorkItem]:
-    """My work's entries: the section 11 returns the user completes and the challenges they review."""
-    from .models import CycleState, Section11Challenge, Section11Return, Section11ReturnState
-
-    mine = Q(owner_id=user.pk)
-    if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
-    returns = Section11Return.objects.filter(
-        mine,
-        state__in=[Section11ReturnState.NOT_STARTED, Section11ReturnState.IN_PROGRESS],
-        cycle__state__in=[CycleState.OPEN, CycleState.CHALLENGE],
-    )
-    challenges = Section11Challenge.objects.filter(reviewer_id=user.pk, finished_at__isnull=True)
-    return [
-        WorkItem("Section 11 return", r.title, reverse("section11-return-detail", args=[r.pk]), r.due_on)
-        for r in returns
-    ] + [
-        WorkItem(
-            "Section 11 challenge",
-            c.title,
-            reverse("section11-return-detail", args=[c.agency_return_id]),
-            c.due_on,
-        )
-        for c in challenges
-    ]

@@ -36,9 +36,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from workflows.calendar import WorkingCalendar
+from workflows.owed import chaseable_for, chaseables
 
 from .models import ESCALATION_RULES, OutboxEntry, Rule
-from .registry import chaseable_for, chaseables
 
 
 @dataclass

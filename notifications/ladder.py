@@ -25,9 +25,9 @@ from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.expressions import Combinable
 
 from workflows import roles
+from workflows.owed import Owed
 
 from .models import ChasePolicy, Rule
-from .registry import Chaseable
 
 NO_GAP = Value("")
 RUNG_RULES = Case(
@@ -114,13 +114,13 @@ def _is_lead(path: str) -> Q:
     return Q(**{f"{prefix}groups__permissions__codename": "view_agency_work"}) & reachable(path or "pk")
 
 
-def _leads(spec: Chaseable) -> tuple[str, Q]:
+def _leads(spec: Owed) -> tuple[str, Q]:
     """The path to the people of the item's agency, and the condition that makes one of them a lead."""
     leads = f"{spec.agency_field}__people__user"
     return leads, _is_lead(leads)
 
 
-def owner_parts(items: QuerySet[Any], spec: Chaseable, *, rule: Combinable) -> list[Part]:
+def owner_parts(items: QuerySet[Any], spec: Owed, *, rule: Combinable) -> list[Part]:
     """The owner's own reminder, due-date notice or weekly overdue chase; their agency's leads instead,
     with the gap, when the owner cannot be reached."""
     owner = spec.owner_field
@@ -137,7 +137,7 @@ def owner_parts(items: QuerySet[Any], spec: Chaseable, *, rule: Combinable) -> l
     ]
 
 
-def rung_parts(items: QuerySet[Any], spec: Chaseable, reach: Reach) -> list[Part]:
+def rung_parts(items: QuerySet[Any], spec: Owed, reach: Reach) -> list[Part]:
     """Who hears at each item's rung (``items`` annotated with ``rung``; items at rung 0 hear nothing)."""
     owner = spec.owner_field
     leads, is_lead = _leads(spec)

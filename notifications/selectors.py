@@ -9,8 +9,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from workflows.owed import chaseables
+
 from .models import ChasePause, Digest, OutboxEntry
-from .registry import chaseables
 from .sweep import PlannedEntry, sweep_preview
 
 

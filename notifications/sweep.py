@@ -24,11 +24,11 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from workflows.calendar import WorkingCalendar, working_calendar
+from workflows.owed import Owed, chaseables
 
 from . import ladder
 from .ladder import Part, Reach
 from .models import ChasePause, ChasePolicy, OutboxEntry, Rule
-from .registry import Chaseable, chaseables
 
 COLUMNS = [
     "item_type_id",
@@ -161,7 +161,7 @@ class PlannedEntry:
 
 def entries(
     part: Part,
-    spec: Chaseable,
+    spec: Owed,
     *,
     item_type_id: int,
     sweep_date: dt.date,
@@ -190,7 +190,7 @@ def entries(
     ).values_list(*(f"e_{c}" for c in COLUMNS))
 
 
-def _planned_rows(spec: Chaseable, window: Window, reach: Reach, created_at: dt.datetime) -> QuerySet[Any]:
+def _planned_rows(spec: Owed, window: Window, reach: Reach, created_at: dt.datetime) -> QuerySet[Any]:
     """Every entry the items of one chaseable kind are owed on the window's date, as one query."""
     due = spec.due_field
     items = spec.model._default_manager.filter(spec.open).filter(
@@ -287,7 +287,7 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     )
 
 
-def escalate_now(*, items: QuerySet[Any], spec: Chaseable, gap: str, at: dt.datetime) -> list[int]:
+def escalate_now(*, items: QuerySet[Any], spec: Owed, gap: str, at: dt.datetime) -> list[int]:
     """Escalate each item one rung above where its days overdue put it, to exactly whom the sweep would
     reach at that rung (the ladder's own query), the owner copied. Returns who was written to.
 
@@ -357,7 +357,7 @@ def sweep_preview(*, on: dt.date) -> list[PlannedEntry]:
     return _describe(list(found.values()))
 
 
-def _set_escalation_levels(spec: Chaseable, window: Window) -> int:
+def _set_escalation_levels(spec: Owed, window: Window) -> int:
     """Escalation levels follow days overdue, in four UPDATEs that touch only rows that change."""
     model, due, level = spec.model._default_manager, spec.due_field, spec.escalation_field
     first, second, third = window.rung_dates

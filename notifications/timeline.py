@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from workflows.owed import chaseable_for
 from workflows.timeline import TimelineEntry
 
 from .models import ESCALATION_RULES, OutboxEntry
-from .registry import chaseable_for
 
 
 def chase_entries(objs: Sequence[models.Model]) -> list[TimelineEntry]:

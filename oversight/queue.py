@@ -16,8 +16,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.registry import chaseables
 from workflows.models import OPEN_STATES, RAG, Action, ProgressNote, Theme
+from workflows.owed import chaseables, recommendation_sources
 from workflows.selectors import (
     ActionWithRag,
     action_list,
@@ -31,14 +31,6 @@ from workflows.validators import MAX_ID
 
 Viewer = User | AnonymousUser
 
-SOURCE_TYPES = [
-    ("plan", "Business or improvement plan"),
-    ("audit", "Multi-agency audit"),
-    ("caseaudit", "Single-agency case audit"),
-    ("rapidreview", "Rapid review"),
-    ("practicereview", "Practice review"),
-    ("section11return", "Section 11"),
-]
 # Only orders an index of open actions serves (see Action's Meta), so that every sort, and every page of it
 # by keyset, costs what the first page costs at a million actions. Sorting by a joined name (agency,
 # owner) or by the text would sort every open action on each view: filter by them instead.
@@ -122,11 +114,16 @@ def forget_filter_choices(sender: type[Any], instance: Any, **kwargs: Any) -> No
         cache.delete_many([_agency_choices_key(None), _agency_choices_key(instance.pk)])
 
 
+def source_types() -> list[tuple[str, str]]:
+    """The kinds of source an action's recommendation may come from, as the owed registry declares them."""
+    return [(str(source.model._meta.model_name), source.kind) for source in recommendation_sources()]
+
+
 class QueueFilter(django_filters.FilterSet):
     # The viewer's agencies, set per viewer below: never a list of every agency.
     agency = django_filters.MultipleChoiceFilter(field_name="agency_id", label="Agency")
     source_type = django_filters.ChoiceFilter(
-        choices=SOURCE_TYPES, field_name="recommendation__source_type__model", label="Source type"
+        choices=source_types, field_name="recommendation__source_type__model", label="Source type"
     )
     source = django_filters.NumberFilter(
         field_name="recommendation__source_id", label="Source (id)", min_value=1, max_value=MAX_ID
@@ -344,7 +341,7 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
         )[:OTHER_ITEMS_SHOWN]
         items += [
             ChasedItem(
-                kind=str(spec.model._meta.verbose_name).capitalize(),
+                kind=spec.kind,
                 label=str(label),
                 url=reverse(spec.url_name, args=[pk]),
                 due_on=due_on,

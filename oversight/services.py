@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import OutboxEntry, Rule
-from notifications.registry import chaseable_for
 from notifications.sweep import escalate_now
 from notifications.tasks import request_delivery
 from workflows.models import Action
+from workflows.owed import chaseable_for
 from workflows.transitions import is_party, record_refusal
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.urls import reverse
+from django.db.models import Exists, OuterRef, QuerySet
 
 from workflows.calendar import working_calendar
 from workflows.clocks import Clock
@@ -21,11 +20,9 @@ from workflows.selectors import (
     sees_all_agencies,
 )
 from workflows.timeline import TimelineEntry, registered_entries
-from workflows.worklist import WorkItem
 
 from .models import (
     Chronology,
-    ChronologyState,
     PracticeReview,
     PracticeReviewState,
     RapidReview,
@@ -160,27 +157,6 @@ def review_dashboard(user: Viewer, *, on: dt.date) -> list[ClockRow]:
     )
     rows = clock_rows(clocks, sources, on)
     return sorted(rows, key=lambda row: (row.left - row.overdue_by, row.clock.due_on))
-
-
-def chronologies_waiting_on(user: Viewer) -> QuerySet[Chronology]:
-    if not user.is_authenticated:
-        return Chronology.objects.none()
-    mine = Q(owner_id=user.pk)
-    if user.has_perm("workflows.view_agency_work"):
-        mine |= Q(owner__isnull=True, agency_id=agency_of_viewer(user))
-    return Chronology.objects.filter(
-        mine,
-        state=ChronologyState.OWED,
-        review__state__in=[RapidReviewState.NOTIFIED, RapidReviewState.INFORMATION_GATHERING],
-    )
-
-
-def chronologies_work(user: Viewer) -> list[WorkItem]:
-    """My work's entries for the chronologies waiting on the user, in one query."""
-    return [
-        WorkItem("Rapid review chronology", c.title, reverse("chronology-detail", args=[c.pk]), c.due_on)
-        for c in chronologies_waiting_on(user)
-    ]
 
 
 def review_timeline(

@@ -7,13 +7,14 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows: agencies, people, calendar, actions"
 
     def ready(self) -> None:
-        from . import roles
+        from . import owed, roles
         from .files import files_go_with_rows
         from .models import Evidence
         from .services import actions  # noqa: F401  (registers the transitions' effects)
         from .validators import install_date_bounds
 
         files_go_with_rows(Evidence)
+        owed.register_engine_items()
 
         # Groups need the permissions that Django creates after migrating, so they are synced then
         # (sync_role_groups makes every app's permissions first: this app migrates before the others).

@@ -32,6 +32,7 @@ from .models import (
     Theme,
 )
 from .models.actions import ActionRequest, RequestDecision
+from .owed import recommendation_sources
 from .timeline import TimelineEntry, registered_entries
 from .transitions import state_field, transition_log
 
@@ -79,17 +80,6 @@ def recommendations_visible_to(user: Viewer) -> QuerySet[Recommendation]:
     return recommendations.filter(Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk"))))
 
 
-# Each case-type app says whose its sources of recommendations are (an agency's case audit, the audits
-# an agency takes part in...): workflows cannot import them.
-SourceScope = Callable[[Viewer], QuerySet[Any]]
-_recommendation_sources: dict[type[models.Model], SourceScope] = {}
-
-
-def register_recommendation_source(model: type[models.Model], open_to: SourceScope) -> None:
-    """``open_to(user)``: the sources whose recommendations ``user`` may plan actions for."""
-    _recommendation_sources[model] = open_to
-
-
 def recommendations_open_to(user: Viewer) -> QuerySet[Recommendation]:
     """Recommendations the user may hang an action on: every one for those who see every agency;
     otherwise those they can already see and those of a source that is their agency's (a health
@@ -99,7 +89,11 @@ def recommendations_open_to(user: Viewer) -> QuerySet[Recommendation]:
     if not user.is_authenticated:
         return Recommendation.objects.none()
     open_to: Q | Exists = Exists(actions_visible_to(user).filter(recommendation=OuterRef("pk")))
-    for model, sources in _recommendation_sources.items():
+    for source in recommendation_sources():
+        sources = source.recommendations_open_to or source.visible_to
+        if sources is None:
+            continue
+        model = source.model
         # Through the join, not a content type lookup: no query until the list is read.
         open_to |= Q(
             source_type__app_label=model._meta.app_label,

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models, transaction
 from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin, FSMFieldMixin, Transition
 
@@ -77,8 +77,11 @@ def register_effect(model: type[models.Model], name: str) -> Callable[[Effect], 
     """Run ``effect(obj, *, actor, comment, arguments)`` inside the transaction, after ``name`` is saved.
 
     For database work that belongs to the transition (opening a follow-up action); anything outside the
-    database goes through ``transaction.on_commit`` from the effect.
+    database goes through ``transaction.on_commit`` from the effect. A name the model's state machine
+    does not have fails here, at start-up: an effect under a typo would never run.
     """
+    if name not in _all_names(model):
+        raise ImproperlyConfigured(f"{model.__name__} has no transition {name!r} to attach an effect to")
 
     def register(effect: Effect) -> Effect:
         _effects.setdefault((model, name), []).append(effect)

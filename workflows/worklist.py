@@ -1,14 +1,17 @@
-"""Work other than actions that waits on a person (an audit return, a review's chronology), for My work.
-
-Case-type apps register a source; workflows imports none of them.
-"""
+"""Work other than actions that waits on a person (an audit return, a review's chronology), for My work:
+what the owed registry says is open and theirs."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Q
+from django.urls import reverse
+
+from .owed import chaseables
+from .selectors import agency_of_viewer
 
 
 @dataclass(frozen=True)
@@ -19,17 +22,22 @@ class WorkItem:
     due_on: dt.date | None
 
 
-# Called with the viewer; answers in a fixed number of queries.
-WorkSource = Callable[[Any], list[WorkItem]]
-_sources: list[WorkSource] = []
-
-
-def register_work_source(source: WorkSource) -> WorkSource:
-    _sources.append(source)
-    return source
-
-
 def other_work(user: Any) -> list[WorkItem]:
-    """Everything registered sources say waits on ``user``, soonest due first, undated last."""
-    items = [item for source in _sources for item in source(user)]
+    """Every open owed item named to ``user`` (and, for an agency lead, their agency's that name nobody,
+    as the sweep chases the leads for those), soonest due first, undated last; one query per kind."""
+    if not user.is_authenticated:
+        return []
+    items: list[WorkItem] = []
+    lead_of = agency_of_viewer(user) if user.has_perm("workflows.view_agency_work") else None
+    for owed in chaseables():
+        if not owed.on_my_work or owed.url_name is None:
+            continue
+        mine = Q(**{f"{owed.owner_field}_id": user.pk})
+        if lead_of is not None:
+            mine |= Q(**{f"{owed.owner_field}__isnull": True, f"{owed.agency_field}_id": lead_of})
+        found = owed.model._default_manager.filter(owed.open).filter(mine)
+        items += [
+            WorkItem(owed.kind, str(label), reverse(owed.url_name, args=[pk]), due_on)
+            for pk, label, due_on in found.values_list("pk", owed.label_field, owed.due_field)
+        ]
     return sorted(items, key=lambda item: (item.due_on is None, item.due_on or dt.date.max, item.label))

@@ -207,7 +207,7 @@ def test_cancel_needs_a_reason_and_is_not_possible_once_monitoring(
     transition_perform(obj=fieldwork_audit, name="cancel", actor=auditor, comment="Merged into the CSPR")
     assert fieldwork_audit.state == AuditState.CANCELLED
     # Cancelled returns are no longer owed to anyone.
-    from notifications.registry import chaseable_for
+    from workflows.owed import chaseable_for
 
     spec = chaseable_for(AgencyReturn)
     assert spec is not None and not AgencyReturn.objects.filter(spec.open).exists()

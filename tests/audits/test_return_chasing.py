@@ -104,7 +104,7 @@ def test_overdue_returns_are_in_the_queue_for_their_agency(
         return [(i.kind, i.label.split("(")[-1].rstrip(")"), i.days_overdue) for i in items]
 
     everything, total = other_chased_items(manager, QueryDict(""), today=MONDAY)
-    assert total == 4 and {i.kind for i in everything} == {"Agency return"}
+    assert total == 4 and {i.kind for i in everything} == {"Audit return"}
     assert {agency for _, agency, _ in kinds(police_lead)} == {"Greater Manchester Police"}
     assert {agency for _, agency, _ in kinds(health_lead)} == {"NHS Greater Manchester ICB"}
     assert len(kinds(manager, "owner=police.owner")) == 2

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from notifications.ladder import agency_lead_ids
 from notifications.models import ChasePause, ChasePolicy, OutboxEntry, Rule
-from notifications.registry import chaseables
 from notifications.selectors import needs_a_date
 from notifications.services import chasing_pause, chasing_resume
 from notifications.sweep import sweep
@@ -21,6 +20,7 @@ from tests.notifications.conftest import MONDAY
 from tests.workflows.helpers import advance, due
 from workflows import roles
 from workflows.models import Action, Agency, Plan
+from workflows.owed import chaseables
 from workflows.selectors import action_timeline
 from workflows.services.actions import (
     action_decide_extension,
