@@ -21,14 +21,16 @@ from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import Case, F, Min, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Min, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workflows.calendar import WorkingCalendar, working_calendar
 
-from .digests import digest_build
+from . import ladder
+from .digests import agency_of_item, digest_build
 from .models import ChasePolicy, Digest, OutboxEntry
-from .sweep import Window
+from .sweep import COLUMNS, Window
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Batch:
     today: dt.date
     calendar: WorkingCalendar
     window: Window
+    business_managers: list[int]
     mail_connection: BaseEmailBackend
 
 
@@ -95,11 +98,13 @@ def deliver_pending(*, recipient_ids: list[int] | None = None, limit: int = 1000
     # the session if a failure closed it.
     calendar = working_calendar()
     today = timezone.localdate(now)
+    policy = ChasePolicy.current()
     batch = Batch(
         now=now,
         today=today,
         calendar=calendar,
-        window=Window.for_date(ChasePolicy.current(), today, calendar=calendar),
+        window=Window.for_date(policy, today, calendar=calendar),
+        business_managers=ladder.business_manager_ids(policy),
         mail_connection=get_connection(),
     )
     try:
@@ -120,7 +125,21 @@ def _locked(person_id: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _unreachable(recipient: User) -> str:
+    """Why a digest cannot go to this person now (their account or address changed since the sweep)."""
+    name = recipient.get_full_name() or recipient.get_username()
+    if not recipient.is_active:
+        return f"{name}'s account was deactivated before this reached them"
+    if not recipient.email:
+        return f"{name} has no email address to send this to"
+    return ""
+
+
 def _deliver_to(recipient: User, batch: Batch, result: DeliveryResult) -> None:
+    gap = _unreachable(recipient)
+    if gap:
+        _pass_on(recipient, gap, batch)
+        return
     failure: Exception | None = None
     with transaction.atomic():
         if not _locked(recipient.pk):
@@ -192,3 +211,60 @@ def _count_failure(recipient: User, exc: Exception, batch: Batch) -> None:
             default=Value(OutboxEntry.Status.PENDING),
         ),
     )
+
+
+def _pass_on(recipient: User, gap: str, batch: Batch) -> None:
+    """Give what waits for someone who can no longer be reached to whoever hears when an owner cannot be:
+    the leads of each item's agency, else the business managers (the ladder's rule), with the gap on
+    every copy; the person's own entries are marked passed on, or failed (for the managers to see) when
+    nobody could take them. Set-based: one INSERT ... SELECT and two UPDATEs, however many entries."""
+    with transaction.atomic():
+        if not _locked(recipient.pk):
+            return
+        waiting = (
+            OutboxEntry.objects.filter(ready(batch.now), recipient=recipient)
+            .annotate(in_agency=Coalesce(agency_of_item("pk"), Value(0)))
+            .order_by()
+        )
+        agencies = set(waiting.values_list("in_agency", flat=True).distinct())
+        leads = ladder.agency_lead_ids(agencies - {0})
+        instead = {agency: leads.get(agency) or batch.business_managers for agency in agencies}
+        pairs = [(agency, person) for agency, people in instead.items() for person in people]
+        if pairs:
+            copies = waiting.annotate(
+                e_gap=Value(gap),
+                e_is_copy=Value(False),
+                e_status=Value(OutboxEntry.Status.PENDING),
+                e_attempts=Value(0),
+                e_last_error=Value(""),
+                e_created_at=Value(batch.now, output_field=DateTimeField()),
+            ).values_list(*(_column(c) for c in COLUMNS if c != "recipient_id"), "in_agency")
+            sql, params = copies.query.get_compiler(connection=connection).as_sql()
+            people_sql = " UNION ALL ".join(["SELECT %s AS agency_id, %s AS person_id"] * len(pairs))
+            chosen = ", ".join("f.person_id" if c == "recipient_id" else f"e.{_column(c)}" for c in COLUMNS)
+            with connection.cursor() as cursor:
+                # SQLite needs a WHERE before an upsert clause on INSERT ... SELECT. A copy the person
+                # is already owed (the same key) is not written twice.
+                cursor.execute(
+                    f"INSERT INTO notifications_outboxentry ({', '.join(COLUMNS)}) SELECT {chosen} "
+                    f"FROM ({sql}) AS e JOIN ({people_sql}) AS f ON f.agency_id = e.in_agency "
+                    "WHERE true ON CONFLICT DO NOTHING",
+                    [*params, *(value for pair in pairs for value in pair)],
+                )
+        covered = [agency for agency, people in instead.items() if people]
+        passed = "Passed to the leads of the item's agency, else the business managers"
+        waiting.filter(in_agency__in=covered).update(
+            status=OutboxEntry.Status.REDIRECTED, last_error=f"Not sent: {gap}. {passed}"
+        )
+        waiting.exclude(in_agency__in=covered).update(
+            status=OutboxEntry.Status.FAILED, last_error=f"Not sent: {gap}, and nobody else could be told"
+        )
+    logger.warning("Person %s cannot be reached: their waiting entries were passed on", recipient.pk)
+
+
+# The outbox's own columns a copy keeps as they are; the rest are set for the copy.
+KEPT = {"item_type_id", "item_id", "rule", "due_on", "period", "round", "sweep_date"}
+
+
+def _column(name: str) -> str:
+    return name if name in KEPT else f"e_{name}"

@@ -161,7 +161,7 @@ class DigestContent:
     entry_count: int
 
 
-def _agency_of_item(field: str) -> Case:
+def agency_of_item(field: str) -> Case:
     """The item's agency (or a field of it), whatever kind of item the entry is about: one subquery per
     registered kind, so the digest is one query however many entries and kinds it has."""
     whens = []
@@ -180,7 +180,7 @@ def _summary(entries: QuerySet[OutboxEntry], *, rung: Case, max_lines: int) -> t
     """Items counted per agency and rung in SQL, most escalated and biggest first; rows past
     ``max_lines`` are folded into one count for the unfiltered queue."""
     groups = (
-        entries.annotate(in_agency=_agency_of_item("pk"), agency_name=_agency_of_item("name"), in_rung=rung)
+        entries.annotate(in_agency=agency_of_item("pk"), agency_name=agency_of_item("name"), in_rung=rung)
         .values("in_agency", "agency_name", "in_rung")
         .annotate(items=Count(_item_key(), distinct=True))
         .order_by("-in_rung", "-items", "agency_name")

@@ -385,3 +385,41 @@ def test_an_entry_that_keeps_failing_is_given_up_on_and_left_for_the_managers(
     OutboxEntry.objects.update(next_attempt_at=None)
     assert deliver_pending().sent == 0  # not retried forever
     assert smtp_sink.messages == []
+
+
+def delivered_to(person: User) -> str:
+    return "\n".join(str(m.body) for m in mail.outbox if m.to == [person.email])
+
+
+def test_an_owner_deactivated_after_the_sweep_is_not_written_to_and_their_agency_lead_hears_instead(
+    owed_today: list[Action], owner: User, police_lead: User
+) -> None:
+    owner.is_active = False
+    owner.save()
+    deliver_pending()
+    deliver_pending()  # the copies wait for the next run when the lead was served first
+    assert not any(m.to == [owner.email] for m in mail.outbox)
+    assert set(OutboxEntry.objects.filter(recipient=owner).values_list("status", flat=True)) == {"redirected"}
+    assert "deactivated" in OutboxEntry.objects.filter(recipient=owner).first().last_error  # type: ignore[union-attr]
+    to_lead = delivered_to(police_lead)
+    assert "Refresh the neglect toolkit training" in to_lead
+    name = owner.get_full_name()
+    assert f"You are told because {name}'s account was deactivated before this reached them" in to_lead
+    # Nothing lost: every entry went out, or went out to someone else instead.
+    assert not OutboxEntry.objects.filter(status="pending").exists()
+
+
+def test_an_owner_whose_email_is_emptied_after_the_sweep_is_covered_by_the_business_managers_when_their_agency_has_no_lead(
+    health_owner: User, manager: User, chasing_on: ChasePolicy
+) -> None:
+    started(health_owner, manager, 3, "Agree the health neglect pathway")
+    sweep(on=dt.date.today())
+    User.objects.filter(pk=health_owner.pk).update(email="")
+    result = deliver_pending()
+    deliver_pending()
+    assert result.entries_sent == 0 or not any(m.to == [""] for m in mail.outbox)
+    to_manager = delivered_to(manager)
+    assert "Agree the health neglect pathway" in to_manager
+    assert "has no email address" in to_manager
+    entry = OutboxEntry.objects.get(recipient=health_owner)
+    assert entry.status == "redirected" and entry.digest is None and entry.sent_at is None
