@@ -409,7 +409,7 @@ def test_an_owner_deactivated_after_the_sweep_is_not_written_to_and_their_agency
     assert not OutboxEntry.objects.filter(status="pending").exists()
 
 
-def test_an_owner_whose_email_is_emptied_after_the_sweep_is_covered_by_the_business_managers_when_their_agency_has_no_lead(
+def test_an_owner_whose_email_is_emptied_is_covered_by_the_business_managers_when_no_lead(
     health_owner: User, manager: User, chasing_on: ChasePolicy
 ) -> None:
     started(health_owner, manager, 3, "Agree the health neglect pathway")
@@ -417,7 +417,7 @@ def test_an_owner_whose_email_is_emptied_after_the_sweep_is_covered_by_the_busin
     User.objects.filter(pk=health_owner.pk).update(email="")
     result = deliver_pending()
     deliver_pending()
-    assert result.entries_sent == 0 or not any(m.to == [""] for m in mail.outbox)
+    assert result.entries_sent == 0
     to_manager = delivered_to(manager)
     assert "Agree the health neglect pathway" in to_manager
     assert "has no email address" in to_manager
