@@ -6,8 +6,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications: reminders, escalation and digests"
 
     def ready(self) -> None:
+        from workflows.health import register_health_reading
         from workflows.timeline import register_timeline_source
 
-        from . import timeline
+        from . import selectors, timeline
 
         register_timeline_source(timeline.chase_entries)
+        register_health_reading("outbox", selectors.outbox_health)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Min, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from workflows.owed import chaseables
@@ -76,3 +78,56 @@ def pausable_sources() -> list[tuple[str, str]]:
                 (f"{type_id}:{source.pk}", f"{str(model._meta.verbose_name).capitalize()}: {source}")
             )
     return choices
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """How delivery is doing, for the managers and /healthz."""
+
+    oldest_pending_since: dt.datetime | None
+    failed: int
+    # The most recent entries given up on, for the chasing page.
+    recent_failures: list[OutboxEntry]
+
+    def waited(self, now: dt.datetime) -> dt.timedelta | None:
+        return now - self.oldest_pending_since if self.oldest_pending_since else None
+
+
+FAILURES_SHOWN = 50
+
+
+def delivery_state(*, now: dt.datetime, failures: int = FAILURES_SHOWN) -> DeliveryState:
+    """The oldest entry that could go now but has not (held for the next daily digest does not count:
+    it waits by design), and the entries given up on. Two small queries on the (status, recipient)
+    index whatever the outbox's size, and the failures shown when asked for."""
+    pending = OutboxEntry.objects.filter(status=OutboxEntry.Status.PENDING).filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    given_up = OutboxEntry.objects.filter(status=OutboxEntry.Status.FAILED)
+    return DeliveryState(
+        oldest_pending_since=pending.aggregate(since=Min(Coalesce("not_before", "created_at")))["since"],
+        failed=given_up.count(),
+        recent_failures=list(
+            given_up.select_related("recipient", "item_type").order_by("-id")[:failures] if failures else []
+        ),
+    )
+
+
+def outbox_health() -> dict[str, Any]:
+    """The /healthz reading: seconds the oldest waiting entry has waited, and entries given up on."""
+    now = timezone.now()
+    state = delivery_state(now=now, failures=0)
+    waited = state.waited(now)
+    return {
+        "oldest_pending_seconds": int(waited.total_seconds()) if waited is not None else None,
+        "failed": state.failed,
+    }
+
+
+def in_words(duration: dt.timedelta) -> str:
+    """'45 minutes', '3 hours', '2 days': the largest whole unit, for a manager reading a page."""
+    for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count = int(duration.total_seconds() // seconds)
+        if count:
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"

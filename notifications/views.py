@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from workflows.views.auth import AuthenticatedHttpRequest
@@ -51,6 +52,9 @@ def preference_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def chasing_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     _manager_only(request)
     policy = ChasePolicy.current()
+    now = timezone.now()
+    delivery = selectors.delivery_state(now=now)
+    waited = delivery.waited(now)
     return render(
         request,
         "notifications/chasing.html",
@@ -60,6 +64,8 @@ def chasing_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "pauses": selectors.active_pauses(),
             "sources": selectors.pausable_sources(),
             "undated": selectors.needs_a_date(),
+            "delivery": delivery,
+            "waited": selectors.in_words(waited) if waited is not None else "",
         },
     )
 

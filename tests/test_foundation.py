@@ -151,7 +151,12 @@ def test_wrong_password_shows_a_clear_error(client: Client) -> None:
 def test_healthz_reports_database_and_redis(client: Client, use_redis: str) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "outbox": {"oldest_pending_seconds": None, "failed": 0},
+    }
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from notifications.delivery import deliver_pending
@@ -423,3 +424,34 @@ def test_an_owner_whose_email_is_emptied_is_covered_by_the_business_managers_whe
     assert "has no email address" in to_manager
     entry = OutboxEntry.objects.get(recipient=health_owner)
     assert entry.status == "redirected" and entry.digest is None and entry.sent_at is None
+
+
+@pytest.fixture
+def stuck(owed_today: list[Action], owner: User) -> OutboxEntry:
+    """One entry waiting three hours, another given up on after its last attempt."""
+    waiting, given_up = OutboxEntry.objects.filter(recipient=owner).order_by("id")[:2]
+    OutboxEntry.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - dt.timedelta(hours=3))
+    OutboxEntry.objects.filter(pk=given_up.pk).update(
+        status="failed", attempts=10, last_error="SMTPDataError: (554, b'Message rejected as spam')"
+    )
+    OutboxEntry.objects.exclude(pk__in=[waiting.pk, given_up.pk]).update(status="sent")
+    return given_up
+
+
+def test_managers_see_how_long_the_oldest_entry_has_waited_and_what_could_not_be_delivered(
+    client: Client, stuck: OutboxEntry, manager: User, owner: User
+) -> None:
+    client.force_login(manager)
+    page = client.get(reverse("chasing")).content.decode()
+    assert "The oldest entry waiting to go has waited 3 hours" in page
+    assert "1 entry could not be delivered" in page
+    assert "Message rejected as spam" in page
+    assert owner.get_full_name() in page
+
+
+def test_healthz_reports_the_oldest_waiting_entry_and_the_entries_given_up_on(
+    client: Client, stuck: OutboxEntry
+) -> None:
+    outbox = client.get("/healthz").json()["outbox"]
+    assert 3 * 3600 <= outbox["oldest_pending_seconds"] < 3 * 3600 + 60
+    assert outbox["failed"] == 1
