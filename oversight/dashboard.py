@@ -95,6 +95,18 @@ def action_figures_by_agency(*, today: dt.date) -> tuple[dict[str, Any], dict[in
         .order_by()
     ):
         ageing[row["agency_id"]] = [row[f"band{index}"] for index in range(len(AGEING))]
+    # The exception report's table: Red and each rung's open actions per agency.
+    escalated: dict[int | None, list[int]] = {}
+    for row in (
+        open_actions.filter(Q(due_on__lt=today) | Q(escalation_level__gt=0))
+        .values("agency_id")
+        .annotate(
+            red=Count("id", filter=Q(due_on__lt=red_before(today))),
+            **{f"rung{n}": Count("id", filter=Q(escalation_level=n)) for n in (1, 2, 3)},
+        )
+        .order_by()
+    ):
+        escalated[row["agency_id"]] = [row["red"], row["rung1"], row["rung2"], row["rung3"]]
     months = _months(today)
     start = months[0]
     completed: dict[int | None, dict[dt.date, int]] = {}
@@ -119,6 +131,12 @@ def action_figures_by_agency(*, today: dt.date) -> tuple[dict[str, Any], dict[in
     def figures(agencies: list[int | None]) -> dict[str, Any]:
         return {
             "rag_by_agency": sorted((names[a], rag[a]) for a in agencies if a in rag),
+            # [agency, agency id, red, escalation 1, 2, 3] for each agency with any.
+            "escalated_by_agency": sorted(
+                [names.get(a, NO_AGENCY), a, *escalated[a]]
+                for a in agencies
+                if a in escalated and any(escalated[a])
+            ),
             "ageing": [
                 (label, sum(ageing.get(a, [0] * len(AGEING))[index] for a in agencies))
                 for index, (label, _, _) in enumerate(AGEING)
@@ -151,21 +169,34 @@ def draw_partnership_figures(*, today: dt.date) -> Any:
 
     partnership, by_agency = action_figures_by_agency(today=today)
     now = timezone.now()
+    snapshots = [
+        DashboardSnapshot(scope=PARTNERSHIP, data=partnership, drawn_at=now),
+        *(
+            DashboardSnapshot(scope=_agency_scope(a), data=data, drawn_at=now)
+            for a, data in by_agency.items()
+        ),
+    ]
     with transaction.atomic():
-        DashboardSnapshot.objects.exclude(scope=PARTNERSHIP).exclude(
-            scope__in=[_agency_scope(a) for a in by_agency]
-        ).delete()
-        snapshot, _ = DashboardSnapshot.objects.update_or_create(
-            scope=PARTNERSHIP, defaults={"data": partnership, "drawn_at": now}
+        DashboardSnapshot.objects.exclude(scope__in=[s.scope for s in snapshots]).delete()
+        DashboardSnapshot.objects.bulk_create(
+            snapshots, update_conflicts=True, unique_fields=["scope"], update_fields=["data", "drawn_at"]
         )
-        for agency_id, data in by_agency.items():
-            DashboardSnapshot.objects.update_or_create(
-                scope=_agency_scope(agency_id), defaults={"data": data, "drawn_at": now}
-            )
-    return snapshot
+    return DashboardSnapshot.objects.get(scope=PARTNERSHIP)
 
 
-EMPTY: dict[str, Any] = {"rag_by_agency": [], "ageing": [], "months": []}
+EMPTY: dict[str, Any] = {"rag_by_agency": [], "escalated_by_agency": [], "ageing": [], "months": []}
+
+
+def partnership_snapshot() -> Any:
+    """The partnership's figures as the beat task last drew them, or None before it first has."""
+    from .models import DashboardSnapshot
+
+    return DashboardSnapshot.objects.filter(scope=PARTNERSHIP).first()
+
+
+def red_before(today: dt.date) -> dt.date:
+    """Due before this date and still open is Red (more than the tolerance overdue)."""
+    return today - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
 
 
 def _clocks_at_risk(today: dt.date) -> tuple[list[tuple[StatutoryClock, int, str]], int]:

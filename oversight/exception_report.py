@@ -9,10 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from notifications.models import ESCALATION_RULES, OutboxEntry
 from workflows.calendar import working_calendar
@@ -20,6 +20,7 @@ from workflows.models import OPEN_STATES, Action, StatutoryClock
 from workflows.selectors import action_list, actions_visible_to
 from workflows.validators import MAX_ID
 
+from .dashboard import partnership_snapshot, red_before
 from .models import ExceptionReportReading
 from .queue import KeysetPage, keyset_page, with_latest_progress
 
@@ -32,8 +33,8 @@ LATE_CLOCKS_SHOWN = 50
 class AgencyRow:
     agency: str
     agency_id: int | None
-    total: int
-    rungs: list[int]  # actions at escalation 1, 2 and 3
+    red: int
+    rungs: list[int]  # open actions at escalation 1, 2 and 3
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,10 @@ class Changes:
 
 @dataclass(frozen=True)
 class ExceptionReport:
+    # Counted by the beat task with the dashboard's figures (a grouped count of every Red action costs
+    # more than the page may), None before it first has.
     agencies: list[AgencyRow]
+    counted_at: dt.datetime | None
     total: int
     page: KeysetPage[Any]
     late_clocks: list[tuple[StatutoryClock, int]]  # clock, working days overdue
@@ -57,13 +61,9 @@ class ExceptionReport:
     agency_id: int | None  # the agency the list is filtered to, if any
 
 
-def _red_before(today: dt.date) -> dt.date:
-    return today - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
-
-
 def _on_report(user: Any, today: dt.date) -> QuerySet[Action]:
     return actions_visible_to(user).filter(
-        Q(escalation_level=3) | Q(due_on__lt=_red_before(today)), state__in=OPEN_STATES
+        Q(escalation_level=3) | Q(due_on__lt=red_before(today)), state__in=OPEN_STATES
     )
 
 
@@ -83,14 +83,18 @@ def _with_escalation(actions: QuerySet[Any]) -> QuerySet[Any]:
     )
 
 
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
 def _changes(user: Any, today: dt.date, since: dt.date) -> Changes:
-    red_now, red_then = _red_before(today), _red_before(since)
+    red_now, red_then = red_before(today), red_before(since)
     visible = actions_visible_to(user)
     newly_red = visible.filter(state__in=OPEN_STATES, due_on__lt=red_now, due_on__gte=red_then).count()
     left = (
         visible.exclude(state__in=OPEN_STATES)
         .filter(due_on__lt=red_then)
-        .filter(Q(completed_on__gte=since) | Q(closed_at__date__gte=since))
+        .filter(Q(completed_on__gte=since) | Q(closed_at__gte=_start_of(since)))
         .count()
     )
     newly_late = StatutoryClock.objects.filter(
@@ -107,25 +111,14 @@ def _agency(params: Any) -> int | None:
 def exception_report(
     user: Any, params: Any, *, today: dt.date, since: dt.date | None = None, for_pdf: bool = False
 ) -> ExceptionReport:
-    """The report as ``user`` may see it on ``today``: counts by agency and rung (one grouped query), the
+    """The report as ``user`` may see it on ``today``: counts by agency and rung (as last drawn), the
     page of actions after ``params["after"]`` (or before ``params["before"]``), optionally one agency's
     (``params["agency"]``); for the PDF the PDF_ROWS most overdue. ``since``: what changed since then."""
     on_report = _on_report(user, today)
+    snapshot = partnership_snapshot()
     agencies = [
-        AgencyRow(
-            agency=row["agency__name"] or "No agency",
-            agency_id=row["agency_id"],
-            total=row["total"],
-            rungs=[row["rung1"], row["rung2"], row["rung3"]],
-        )
-        for row in on_report.values("agency_id", "agency__name")
-        .annotate(
-            total=Count("id"),
-            rung1=Count("id", filter=Q(escalation_level=1)),
-            rung2=Count("id", filter=Q(escalation_level=2)),
-            rung3=Count("id", filter=Q(escalation_level=3)),
-        )
-        .order_by("agency__name")
+        AgencyRow(agency=name, agency_id=agency_id, red=red, rungs=rungs)
+        for name, agency_id, red, *rungs in (snapshot.data.get("escalated_by_agency", []) if snapshot else [])
     ]
     agency_id = None if for_pdf else _agency(params)
     listed = on_report.filter(agency_id=agency_id) if agency_id else on_report
@@ -143,7 +136,8 @@ def exception_report(
     ]
     return ExceptionReport(
         agencies=agencies,
-        total=sum(row.total for row in agencies),
+        counted_at=snapshot.drawn_at if snapshot else None,
+        total=sum(row.red for row in agencies),
         page=page,
         late_clocks=late_clocks,
         late_clock_count=late.count(),

@@ -297,6 +297,9 @@ class Action(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["reference", "id"], condition=models.Q(state__in=OPEN_STATES), name="action_open_ref"
             ),
+            # What left the exception report since a reader last read it, and completions per month.
+            models.Index(fields=["completed_on"], name="action_completed_on"),
+            models.Index(fields=["closed_at"], name="action_closed_at"),
         ]
 
     def __str__(self) -> str:
