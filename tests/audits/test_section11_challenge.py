@@ -238,3 +238,13 @@ def test_an_agency_answering_twice_from_two_pages_is_refused_the_second_time(
     with pytest.raises(ValidationError, match="no proposed rating waiting"):
         challenge_respond(rating=second, actor=police_lead, accept=False, response="We disagree")
     assert standard(challenged, 4).agency_response == ""
+
+
+def test_my_work_lists_the_challenge_i_review_and_links_to_it(
+    challenged: Section11Return, health_lead: User
+) -> None:
+    challenge = Section11Challenge.objects.get(agency_return=challenged)
+    client = Client()
+    client.force_login(health_lead)
+    page = client.get("/my-work/").content.decode()
+    assert "Section 11 challenge" in page and f"/section11/challenges/{challenge.pk}/" in page

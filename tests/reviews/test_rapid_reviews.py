@@ -474,3 +474,22 @@ def test_a_review_four_working_days_from_its_deadline_with_no_panel_meeting_is_a
     rows = running()
     assert rows["rapid_review"].status == "on track" and "review_panel" not in rows
     assert said not in client.get("/reviews/").content.decode()
+
+
+def test_my_work_lists_the_chronologies_waiting_on_me(
+    asked_review: RapidReview, owner: User, health_lead: User, health_owner: User
+) -> None:
+    police = Chronology.objects.get(review=asked_review, agency__kind="police")
+    health = Chronology.objects.get(review=asked_review, agency__kind="health")
+
+    def my_work(user: User) -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get("/my-work/").content.decode()
+
+    # The police named their owner; the ICB named nobody, so its lead is asked and its other people not.
+    assert f"/chronologies/{police.pk}/" in my_work(owner) and f"/chronologies/{health.pk}/" not in my_work(
+        owner
+    )
+    assert f"/chronologies/{health.pk}/" in my_work(health_lead)
+    assert "/chronologies/" not in my_work(health_owner)
