@@ -44,6 +44,7 @@ class Dashboard:
     # None until the beat task first draws the figures; stale once older than the age allowed.
     drawn_at: dt.datetime | None = None
     stale: bool = False
+    scope: str = ""  # whose figures: the partnership's or one agency's
 
 
 def _months(today: dt.date) -> list[dt.date]:
@@ -239,4 +240,5 @@ def dashboard(user: Any, *, today: dt.date) -> Dashboard:
         clocks_at_risk=clocks_at_risk,
         drawn_at=drawn_at,
         stale=drawn_at is not None and timezone.now() - drawn_at > max_age,
+        scope=scope,
     )
