@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, Min, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Min, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from workflows.calendar import WorkingCalendar, working_calendar
 
 from . import ladder
 from .digests import agency_of_item, digest_build
-from .models import ChasePolicy, Digest, OutboxEntry
+from .models import ESCALATION_RULES, ChasePolicy, Digest, NotificationPreference, OutboxEntry
 from .sweep import COLUMNS, Window
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,33 @@ class NotAccepted(Exception):
     """The mail backend took the message but sent it to nobody."""
 
 
+# What "escalations straight away" is about: escalations to the person, not the owner's copies of them.
+ESCALATED_TO_THEM = Q(rule__in=ESCALATION_RULES, is_copy=False)
+
+
+def next_digest_at(at: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    """When the daily digest after ``at`` goes: the sweep's hour on the next working day (today, if that
+    hour has not come yet), London time."""
+    local = timezone.localtime(at)
+    day = local.date()
+    if not (calendar.is_working_day(day) and local.hour < settings.FOLLOWTHROUGH_SWEEP_HOUR):
+        day = calendar.add_working_days(day, 1)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(settings.FOLLOWTHROUGH_SWEEP_HOUR)))
+
+
+def join_next_digest(entries: QuerySet[OutboxEntry], *, at: dt.datetime) -> list[int]:
+    """Entries written outside the daily sweep (a chase or an escalation from the queue) wait for each
+    person's next daily digest, so nobody gets more than one email a day for them; escalations to people
+    who chose "escalations straight away" go now. Returns those people, to deliver to at once."""
+    at_once = ESCALATED_TO_THEM & Q(
+        recipient__notification_preference__delivery=NotificationPreference.Delivery.IMMEDIATE_ESCALATIONS
+    )
+    pending = entries.filter(status=OutboxEntry.Status.PENDING, not_before__isnull=True)
+    now = list(pending.filter(at_once).values_list("recipient_id", flat=True).distinct())
+    pending.exclude(at_once).update(not_before=next_digest_at(at, working_calendar()))
+    return now
+
+
 def ready(now: dt.datetime) -> Q:
     """Entries that may go now: pending, not backing off after a failure, not held for a later digest."""
     return (
@@ -74,6 +101,8 @@ class Batch:
     calendar: WorkingCalendar
     window: Window
     business_managers: list[int]
+    # The people of this batch who chose to have escalations straight away.
+    escalations_at_once: set[int]
     mail_connection: BaseEmailBackend
 
 
@@ -105,6 +134,11 @@ def deliver_pending(*, recipient_ids: list[int] | None = None, limit: int = 1000
         calendar=calendar,
         window=Window.for_date(policy, today, calendar=calendar),
         business_managers=ladder.business_manager_ids(policy),
+        escalations_at_once=set(
+            NotificationPreference.objects.filter(
+                user_id__in=people, delivery=NotificationPreference.Delivery.IMMEDIATE_ESCALATIONS
+            ).values_list("user_id", flat=True)
+        ),
         mail_connection=get_connection(),
     )
     try:
@@ -140,24 +174,43 @@ def _deliver_to(recipient: User, batch: Batch, result: DeliveryResult) -> None:
     if gap:
         _pass_on(recipient, gap, batch)
         return
+    if recipient.pk in batch.escalations_at_once:
+        # Escalations to them come in an email of their own, as soon as they are written; the rest
+        # waits for the daily digest like everyone else's.
+        _send(recipient, ESCALATED_TO_THEM, batch, result, escalations_only=True)
+        _send(recipient, ~ESCALATED_TO_THEM, batch, result)
+    else:
+        _send(recipient, Q(), batch, result)
+
+
+def _send(
+    recipient: User, scope: Q, batch: Batch, result: DeliveryResult, *, escalations_only: bool = False
+) -> None:
+    """Claim the person's ready entries within ``scope``, build their digest and send it; the claim
+    commits only if the mail server accepted the message."""
     failure: Exception | None = None
     with transaction.atomic():
         if not _locked(recipient.pk):
             return  # another worker is delivering to this person
         digest = Digest.objects.create(recipient=recipient, subject="", text="", sent_at=batch.now)
         claimed = (
-            OutboxEntry.objects.filter(ready(batch.now), recipient=recipient)
+            OutboxEntry.objects.filter(ready(batch.now), scope, recipient=recipient)
             .order_by()
             .update(
                 status=OutboxEntry.Status.SENT, sent_at=batch.now, digest=digest, attempts=F("attempts") + 1
             )
         )
         if not claimed:
-            transaction.set_rollback(True)  # another worker sent them in the meantime
+            transaction.set_rollback(True)  # nothing (left) to send
             return
         entries = OutboxEntry.objects.filter(digest=digest)
         content = digest_build(
-            recipient, entries, today=batch.today, calendar=batch.calendar, rung=batch.window.rung("due_on")
+            recipient,
+            entries,
+            today=batch.today,
+            calendar=batch.calendar,
+            rung=batch.window.rung("due_on"),
+            escalations_only=escalations_only,
         )
         headers = {"Message-ID": content.message_id}
         if settings.FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER:
@@ -186,11 +239,11 @@ def _deliver_to(recipient: User, batch: Batch, result: DeliveryResult) -> None:
             result.sent += 1
             result.entries_sent += claimed
     if failure is not None:
-        _count_failure(recipient, failure, batch)
+        _count_failure(recipient, scope, failure, batch)
         result.failed += 1
 
 
-def _count_failure(recipient: User, exc: Exception, batch: Batch) -> None:
+def _count_failure(recipient: User, scope: Q, exc: Exception, batch: Batch) -> None:
     """Count a failed attempt on every entry the digest would have carried, in one UPDATE: each backs off
     by its own number of attempts, and one that has used its last attempt is marked failed, for the
     managers to see, rather than retried forever."""
@@ -199,7 +252,7 @@ def _count_failure(recipient: User, exc: Exception, batch: Batch) -> None:
     logger.warning("Digest to person %s not sent: %s", recipient.pk, exc.__class__.__name__)
     batch.mail_connection.close()
     last = settings.FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS
-    OutboxEntry.objects.filter(ready(batch.now), recipient=recipient).order_by().update(
+    OutboxEntry.objects.filter(ready(batch.now), scope, recipient=recipient).order_by().update(
         attempts=F("attempts") + 1,
         last_error=f"{exc.__class__.__name__}: {exc}"[:1000],
         next_attempt_at=Case(

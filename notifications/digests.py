@@ -218,12 +218,14 @@ def digest_build(
     today: dt.date,
     calendar: WorkingCalendar,
     rung: Case,
+    escalations_only: bool = False,
 ) -> DigestContent:
     """The digest of ``entries`` (one person's): subject, text, HTML and Message-ID.
 
     A fixed number of queries however many entries there are, and never all of them in memory: up to
     FOLLOWTHROUGH_DIGEST_MAX_LINES items are listed one a line; past that the digest counts them by
     agency and ``rung`` (an SQL expression over the entry's due date) in SQL, with links to the queue.
+    ``escalations_only``: the email of escalations sent straight away, for those who asked for it.
     """
     max_lines = settings.FOLLOWTHROUGH_DIGEST_MAX_LINES
     totals = entries.aggregate(
@@ -242,9 +244,13 @@ def digest_build(
     else:
         sections = []
         summary, more = _summary(entries, rung=rung, max_lines=max_lines)
-    subject = f"Followthrough: {count} item{'s' if count != 1 else ''} need{'s' if count == 1 else ''} you"
-    if totals["escalations"]:
-        subject += " (escalations)"
+    items = f"{count} item{'s' if count != 1 else ''}"
+    if escalations_only:
+        subject = f"Followthrough: {items} escalated to you"
+    else:
+        subject = f"Followthrough: {items} need{'s' if count == 1 else ''} you"
+        if totals["escalations"]:
+            subject += " (escalations)"
     context = {
         "recipient": recipient,
         "sections": sections,

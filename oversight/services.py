@@ -4,6 +4,8 @@ item's timeline (a history change with the reason, or the outbox entry the chase
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,7 +13,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications.models import OutboxEntry, Rule
+from notifications.delivery import join_next_digest
+from notifications.models import ESCALATION_RULES, OutboxEntry, Rule
 from notifications.sweep import escalate_now
 from notifications.tasks import request_delivery
 from workflows.models import Action
@@ -62,10 +65,17 @@ def queue_reassign(*, actor: User, actions: QuerySet[Action], owner: User, reaso
     raise PermissionDenied(refused)
 
 
-def _write(entries: list[OutboxEntry]) -> int:
+def _write(entries: list[OutboxEntry], *, at: dt.datetime) -> int:
     # A second press in the same minute writes nothing new: never the same chase twice.
     created = OutboxEntry.objects.bulk_create(entries, ignore_conflicts=True)
-    request_delivery(sorted({e.recipient_id for e in entries}))
+    written = OutboxEntry.objects.filter(
+        item_type=ContentType.objects.get_for_model(Action),
+        item_id__in=[e.item_id for e in entries],
+        rule=Rule.CHASE_NOW,
+        period=int(at.timestamp() // 60),
+    )
+    # Joins the owner's next daily digest: one email a day, however often they are chased.
+    join_next_digest(written, at=at)
     return len(created)
 
 
@@ -91,7 +101,7 @@ def queue_chase_now(*, actor: User, actions: QuerySet[Action]) -> int:
         for action in actions.exclude(owner__isnull=True)
     ]
     with transaction.atomic():
-        return _write(entries)
+        return _write(entries, at=now)
 
 
 def queue_escalate(*, actor: User, actions: QuerySet[Action], reason: str) -> int:
@@ -104,6 +114,17 @@ def queue_escalate(*, actor: User, actions: QuerySet[Action], reason: str) -> in
     spec = chaseable_for(Action)
     assert spec is not None
     gap = f"escalated from the queue by {actor.get_full_name() or actor.username}: {reason}"[:200]
-    written = escalate_now(items=actions, spec=spec, gap=gap, at=timezone.now())
-    request_delivery(sorted(set(written)))
+    at = timezone.now()
+    with transaction.atomic():
+        written = escalate_now(items=actions, spec=spec, gap=gap, at=at)
+        # Joins each person's next daily digest, unless they chose escalations straight away.
+        escalated = OutboxEntry.objects.filter(
+            item_type=ContentType.objects.get_for_model(Action),
+            item_id__in=actions.values("pk"),
+            rule__in=ESCALATION_RULES,
+            period=int(at.timestamp() // 60),
+        )
+        at_once = join_next_digest(escalated, at=at)
+        if at_once:
+            request_delivery(at_once)
     return len(written)

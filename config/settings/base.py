@@ -168,10 +168,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The sweep at 07:00 London time on weekdays (the task skips bank holidays), and a delivery run every few
 # minutes that sends whatever an outage of Redis, a worker or the mail server left in the outbox.
+# The hour of the sweep is also when the daily digest goes: a chase or escalation from the queue waits
+# for it (notifications.delivery.next_digest_at).
+FOLLOWTHROUGH_SWEEP_HOUR = env.int("FOLLOWTHROUGH_SWEEP_HOUR", default=7)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "daily-sweep": {
         "task": "notifications.tasks.sweep_today",
-        "schedule": crontab(hour=7, minute=0, day_of_week="mon-fri"),
+        "schedule": crontab(hour=FOLLOWTHROUGH_SWEEP_HOUR, minute=0, day_of_week="mon-fri"),
         "options": {"expires": 6 * 60 * 60},
     },
     "draw-dashboard-figures": {
