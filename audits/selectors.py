@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from workflows.deadlines import with_rung
 from workflows.models import Action, Agency
 from workflows.selectors import (
     action_list,
@@ -75,8 +76,9 @@ def audit_list(user: Viewer) -> QuerySet[Audit]:
 
 
 def audit_returns(audit: Audit, user: Viewer) -> QuerySet[AgencyReturn]:
+    """The audit's returns the user may see, with the escalation rung each stands on today."""
     return (
-        returns_visible_to(user)
+        with_rung(returns_visible_to(user))
         .filter(case__audit=audit)
         .select_related("case", "agency", "owner", "submitted_by")
         .order_by("case__reference", "agency__name")

@@ -68,7 +68,7 @@ def bench_sweep(n: int) -> None:
     today = timezone.localdate()
     floor = median_seconds(floor_query)
     print(f"N={n:,}: floor (raw select of the due and overdue rows) {floor:.2f} s")
-    # Cold: the first sweep ever, when every entry and escalation level is new.
+    # Cold: the first sweep ever, when every entry is new.
     measure_sweep(f"N={n:,}: first sweep", today, floor)
     # Steady state: the next working day's sweep, after today's was committed.
     sweep(on=today, describe=False)

@@ -68,10 +68,10 @@ def generate(n: int) -> None:
         c.execute(
             "INSERT INTO workflows_action (recommendation_id, reference, description, outcome_measure, "
             "difference_for_children, owner_id, agency_id, responsible_group, due_on, priority, state, "
-            "reported_rag, created_at, escalation_level, reopened_count, extra_columns) "
+            "reported_rag, created_at, reopened_count, extra_columns) "
             "SELECT %s + g %% 100, g::text, 'Bench action ' || g, '', '', %s + g %% %s, "
             "%s + (g %% %s) %% %s, '', %s::date + ((g::bigint * 7919) %% 240 - 150)::int, 'medium', "
-            "CASE WHEN g %% 10 = 0 THEN 'completed' ELSE 'in_progress' END, '', now(), 0, 0, '{}' "
+            "CASE WHEN g %% 10 = 0 THEN 'completed' ELSE 'in_progress' END, '', now(), 0, '{}' "
             "FROM generate_series(1, %s) g",
             [first_recommendation, first_owner, OWNERS, first_agency, OWNERS, AGENCIES, today, n],
         )

@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from workflows.calendar import WorkingCalendar
+from workflows.deadlines import due_in_words
 from workflows.owed import chaseable_for, chaseables
 
 from .models import ESCALATION_RULES, OutboxEntry, Rule
@@ -49,17 +50,6 @@ class DigestLine:
     when: str
     rule: str
     gap: str
-
-
-def due_in_words(due_on: dt.date, today: dt.date, calendar: WorkingCalendar) -> str:
-    """'due in 3 working days', 'due today', '5 days overdue', on the calendar the caller read once."""
-    if due_on == today:
-        return "due today"
-    if due_on > today:
-        days = calendar.working_days_between(today, due_on)
-        return f"due in {days} working day{'s' if days != 1 else ''}"
-    days = (today - due_on).days
-    return f"{days} day{'s' if days != 1 else ''} overdue"
 
 
 # A digest is read, not searched: past this many lines a section says how many more there are and

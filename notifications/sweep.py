@@ -17,13 +17,13 @@ from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from workflows.calendar import WorkingCalendar, working_calendar
+from workflows.deadlines import DaysSince, rung_expression
 from workflows.owed import Owed, chaseables
 
 from . import ladder
@@ -48,25 +48,6 @@ COLUMNS = [
 ]
 
 
-class DaysSince(models.Func):
-    """Whole days from a date column to ``day`` (positive when the column is earlier), in SQL."""
-
-    output_field = IntegerField()
-
-    def __init__(self, column: str, day: dt.date) -> None:
-        super().__init__(Value(day, output_field=models.DateField()), F(column))
-
-    def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        (day_sql, day_params), (column_sql, column_params) = (
-            compiler.compile(e) for e in self.source_expressions
-        )
-        if connection.vendor == "sqlite":
-            sql = f"CAST(julianday({day_sql}) - julianday({column_sql}) AS INTEGER)"
-        else:
-            sql = f"(CAST({day_sql} AS date) - {column_sql})"
-        return sql, [*day_params, *column_params]
-
-
 @dataclass(frozen=True)
 class Window:
     """The date thresholds of the policy for one sweep date, worked out once on the calendar."""
@@ -75,7 +56,7 @@ class Window:
     first_reminder_from: dt.date
     second_reminder_from: dt.date
     repeat_days: int
-    rung_dates: tuple[dt.date, dt.date, dt.date]
+    escalation_days: tuple[int, int, int]
 
     @classmethod
     def for_date(cls, policy: ChasePolicy, on: dt.date, *, calendar: WorkingCalendar | None = None) -> Window:
@@ -85,31 +66,18 @@ class Window:
             first_reminder_from=calendar.add_working_days(on, policy.first_reminder_working_days),
             second_reminder_from=calendar.add_working_days(on, policy.second_reminder_working_days),
             repeat_days=policy.overdue_repeat_days,
-            rung_dates=tuple(  # type: ignore[arg-type]
-                on - dt.timedelta(days=d)
-                for d in (policy.escalation_1_days, policy.escalation_2_days, policy.escalation_3_days)
-            ),
+            escalation_days=(policy.escalation_1_days, policy.escalation_2_days, policy.escalation_3_days),
         )
 
     def rung(self, due: str) -> Case:
-        """0 before the ladder, else 1-3: the rung for the item's days overdue."""
-        first, second, third = self.rung_dates
-        return Case(
-            When(**{f"{due}__lte": third}, then=Value(3)),
-            When(**{f"{due}__lte": second}, then=Value(2)),
-            When(**{f"{due}__lte": first}, then=Value(1)),
-            default=Value(0),
-        )
+        """0 before the ladder, else 1-3: the rung for the item's days overdue (the sweep reads only items
+        it chases), by the one rule pages derive it with."""
+        return rung_expression(due, on=self.on, days=self.escalation_days)
 
-    def next_rung(self, due: str) -> Case:
+    def next_rung(self, due: str) -> Least:
         """The rung above the one the item's days overdue put it on, the third at most: where
         "escalate now" takes it. An undated item is at none, so it goes to the first."""
-        first, second, _ = self.rung_dates
-        return Case(
-            When(**{f"{due}__lte": second}, then=Value(3)),
-            When(**{f"{due}__lte": first}, then=Value(2)),
-            default=Value(1),
-        )
+        return Least(self.rung(due) + Value(1), Value(3), output_field=IntegerField())
 
     def owner_rule(self, due: str) -> Case:
         return Case(
@@ -238,23 +206,21 @@ class SweepResult:
     count: int
     # The entries themselves, when the caller asked to see them.
     entries: list[PlannedEntry]
-    escalation_changes: int = 0
 
 
 def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> SweepResult:
     """Write to the outbox what every open chaseable item is owed on ``on``; with ``dry_run``, only say.
 
     Guarantees: each entry is written at most once whatever the number of runs, concurrent or not; the
-    query count does not depend on the number of items; escalation levels follow days overdue (and fall
-    back when an extension or completion ends the lateness). Without ``describe`` no entry is loaded
-    into Python, so memory stays flat however many items are owed.
+    query count does not depend on the number of items. Without ``describe`` no entry is loaded into
+    Python, so memory stays flat however many items are owed.
     """
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
     reach = Reach.current(policy)
     created_at = timezone.now()
     planned: list[tuple[Any, ...]] = []
-    count = changes = 0
+    count = 0
     cols = ", ".join(COLUMNS)
     with transaction.atomic():
         for spec in chaseables():
@@ -273,8 +239,6 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
                 found = cursor.fetchall() if describe else []
                 planned += found
                 count += len(found) if describe else max(cursor.rowcount, 0)
-            if not dry_run:
-                changes += _set_escalation_levels(spec, window)
         if dry_run:
             # A dry run is the real insert, rolled back: it can never disagree with a real run.
             transaction.set_rollback(True)
@@ -283,7 +247,6 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
         dry_run=dry_run,
         count=count,
         entries=_describe(planned) if describe else [],
-        escalation_changes=changes,
     )
 
 
@@ -355,24 +318,6 @@ def sweep_preview(*, on: dt.date) -> list[PlannedEntry]:
             for row in cursor.fetchall():
                 found.setdefault(tuple(row[COLUMNS.index(c)] for c in KEY), row)
     return _describe(list(found.values()))
-
-
-def _set_escalation_levels(spec: Owed, window: Window) -> int:
-    """Escalation levels follow days overdue, in four UPDATEs that touch only rows that change."""
-    model, due, level = spec.model._default_manager, spec.due_field, spec.escalation_field
-    first, second, third = window.rung_dates
-    bands = {
-        3: Q(**{f"{due}__lte": third}),
-        2: Q(**{f"{due}__gt": third, f"{due}__lte": second}),
-        1: Q(**{f"{due}__gt": second, f"{due}__lte": first}),
-    }
-    changed = 0
-    for value, band in bands.items():
-        changed += model.filter(spec.open).filter(band).exclude(**{level: value}).update(**{level: value})
-    # Closed, undated or no longer late: off the ladder.
-    calm = ~Q(spec.open) | Q(**{f"{due}__isnull": True}) | Q(**{f"{due}__gt": first})
-    changed += model.filter(calm).exclude(**{level: 0}).update(**{level: 0})
-    return changed
 
 
 def _describe(rows: list[tuple[Any, ...]]) -> list[PlannedEntry]:

@@ -14,19 +14,14 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from workflows import deadlines
 from workflows.calendar import working_calendar
 from workflows.clocks import on_track_from
 from workflows.models import OPEN_STATES, RAG, Action, StatutoryClock
 from workflows.owed import stage_counts
-from workflows.selectors import agency_of_viewer, rag_expression, sees_all_agencies
+from workflows.selectors import agency_of_viewer, sees_all_agencies
 
 RAG_ORDER = [RAG.RED, RAG.AMBER, RAG.GREEN, RAG.NO_DATE]
-AGEING = [
-    ("0 to 14 days", 0, 14),
-    ("15 to 28 days", 15, 28),
-    ("29 to 56 days", 29, 56),
-    ("Over 56 days", 57, None),
-]
 
 
 # At most this many clocks are listed; the page says how many more are at risk or late.
@@ -72,37 +67,38 @@ def action_figures_by_agency(*, today: dt.date) -> tuple[dict[str, Any], dict[in
     names: dict[int | None, str] = {}
     rag: dict[int | None, dict[str, int]] = {}
     for row in (
-        open_actions.annotate(rag=rag_expression(today))
+        open_actions.annotate(rag=deadlines.rag_expression(today))
         .values("agency_id", "agency__name", "rag")
         .annotate(n=Count("id"))
         .order_by()
     ):
         names[row["agency_id"]] = row["agency__name"] or NO_AGENCY
         rag.setdefault(row["agency_id"], {})[row["rag"]] = row["n"]
+    # The bands are the ladder's rungs, so they move when the policy's escalation days do.
+    bands = deadlines.ageing_bands(deadlines.thresholds().escalation_days)
     ageing: dict[int | None, list[int]] = {}
     for row in (
-        open_actions.filter(due_on__lt=today)
+        open_actions.filter(deadlines.overdue(today))
         .values("agency_id")
         .annotate(
             **{
                 f"band{index}": Count(
-                    "id",
-                    filter=Q(due_on__lte=today - dt.timedelta(days=low))
-                    & (Q(due_on__gte=today - dt.timedelta(days=high)) if high is not None else Q()),
+                    "id", filter=deadlines.overdue_by(today=today, at_least=low, at_most=high)
                 )
-                for index, (_, low, high) in enumerate(AGEING)
+                for index, (_, low, high) in enumerate(bands)
             }
         )
         .order_by()
     ):
-        ageing[row["agency_id"]] = [row[f"band{index}"] for index in range(len(AGEING))]
+        ageing[row["agency_id"]] = [row[f"band{index}"] for index in range(len(bands))]
     # The exception report's table: Red and each rung's open actions per agency.
     escalated: dict[int | None, list[int]] = {}
     for row in (
-        open_actions.filter(Q(due_on__lt=today) | Q(escalation_level__gt=0))
+        deadlines.with_rung(open_actions, on=today)
+        .filter(Q(due_on__lt=today) | Q(escalation_level__gt=0))
         .values("agency_id")
         .annotate(
-            red=Count("id", filter=Q(due_on__lt=red_before(today))),
+            red=Count("id", filter=deadlines.red(today)),
             **{f"rung{n}": Count("id", filter=Q(escalation_level=n)) for n in (1, 2, 3)},
         )
         .order_by()
@@ -139,8 +135,8 @@ def action_figures_by_agency(*, today: dt.date) -> tuple[dict[str, Any], dict[in
                 if a in escalated and any(escalated[a])
             ),
             "ageing": [
-                (label, sum(ageing.get(a, [0] * len(AGEING))[index] for a in agencies))
-                for index, (label, _, _) in enumerate(AGEING)
+                (label, sum(ageing.get(a, [0] * len(bands))[index] for a in agencies))
+                for index, (label, _, _) in enumerate(bands)
             ],
             "months": [
                 (
@@ -193,11 +189,6 @@ def partnership_snapshot() -> Any:
     from .models import DashboardSnapshot
 
     return DashboardSnapshot.objects.filter(scope=PARTNERSHIP).first()
-
-
-def red_before(today: dt.date) -> dt.date:
-    """Due before this date and still open is Red (more than the tolerance overdue)."""
-    return today - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
 
 
 def _clocks_at_risk(today: dt.date) -> tuple[list[tuple[StatutoryClock, int, str]], int]:

@@ -15,12 +15,13 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from notifications.models import ESCALATION_RULES, OutboxEntry
+from workflows import deadlines
 from workflows.calendar import working_calendar
 from workflows.models import OPEN_STATES, Action, StatutoryClock
 from workflows.selectors import action_list, actions_visible_to
 from workflows.validators import MAX_ID
 
-from .dashboard import partnership_snapshot, red_before
+from .dashboard import partnership_snapshot
 from .models import ExceptionReportReading
 from .queue import KeysetPage, keyset_page, with_latest_progress
 
@@ -62,9 +63,9 @@ class ExceptionReport:
 
 
 def _on_report(user: Any, today: dt.date) -> QuerySet[Action]:
-    return actions_visible_to(user).filter(
-        Q(escalation_level=3) | Q(due_on__lt=red_before(today)), state__in=OPEN_STATES
-    )
+    """Open actions at the third rung or Red today, their rung annotated."""
+    on_ladder = deadlines.with_rung(actions_visible_to(user).filter(state__in=OPEN_STATES), on=today)
+    return on_ladder.filter(Q(escalation_level=3) | deadlines.red(today))
 
 
 def _with_escalation(actions: QuerySet[Any]) -> QuerySet[Any]:
@@ -88,12 +89,12 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def _changes(user: Any, today: dt.date, since: dt.date) -> Changes:
-    red_now, red_then = red_before(today), red_before(since)
+    red_now, red_then = deadlines.red_before(today), deadlines.red_before(since)
     visible = actions_visible_to(user)
     newly_red = visible.filter(state__in=OPEN_STATES, due_on__lt=red_now, due_on__gte=red_then).count()
     left = (
         visible.exclude(state__in=OPEN_STATES)
-        .filter(due_on__lt=red_then)
+        .filter(deadlines.red(since))
         .filter(Q(completed_on__gte=since) | Q(closed_at__gte=_start_of(since)))
         .count()
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from workflows import deadlines
 from workflows.exports import HEADERS
 from workflows.spreadsheets import export_row
 
@@ -74,7 +75,7 @@ def queue_rows(actions: QuerySet[Any], today: dt.date) -> Iterator[list[Any]]:
                 owner,
                 state.replace("_", " "),
                 level,
-                max((today - due).days, 0) if due else "",
+                deadlines.days_overdue(due, today) if due else "",
             ]
         )
 

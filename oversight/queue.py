@@ -16,6 +16,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from workflows import deadlines
 from workflows.models import OPEN_STATES, RAG, Action, ProgressNote, Theme
 from workflows.owed import chaseables, recommendation_sources
 from workflows.selectors import (
@@ -55,19 +56,14 @@ def may_see_queue(user: Viewer) -> bool:
 
 
 def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
-    """Open actions past due, or due within the due-soon window with no recent progress (Amber): the
-    same test as RAG's, written so the (state, due_on) indexes serve it."""
+    """Open actions at risk (Red or Amber by their due date)."""
     if not may_see_queue(user):
         raise PermissionDenied("The queue is for managers and agency leads")
-    soon = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
-    no_recent_progress = Q(last_progress_on__isnull=True) | Q(last_progress_on__lt=today - soon)
-    # Written as a range on due_on first, so the partial index of open actions' due dates serves it.
-    at_risk = Q(due_on__lte=today + soon) & (Q(due_on__lt=today) | no_recent_progress)
     actions = actions_visible_to(user)
     if not sees_all_agencies(user):
         # An agency lead answers for their agency's work; the queue is that, not what they own elsewhere.
         actions = actions.filter(agency_id=agency_of_viewer(user))
-    return actions.filter(at_risk, state__in=OPEN_STATES)
+    return actions.filter(deadlines.at_risk(today), state__in=OPEN_STATES)
 
 
 FILTER_CHOICES_SECONDS = 300
@@ -173,7 +169,7 @@ class QueueFilter(django_filters.FilterSet):
         # first Amber one).
         if set(value) >= {RAG.RED, RAG.AMBER} or not value:
             return actions
-        red_before = timezone.localdate() - dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
+        red_before = deadlines.red_before(timezone.localdate())
         return (
             actions.filter(due_on__lt=red_before)
             if RAG.RED in value
@@ -184,10 +180,10 @@ class QueueFilter(django_filters.FilterSet):
         return serving_theme(actions, Theme(pk=int(value)))
 
     def filter_overdue_min(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
-        return actions.filter(due_on__lte=timezone.localdate() - dt.timedelta(days=int(value)))
+        return actions.filter(deadlines.overdue_by(today=timezone.localdate(), at_least=int(value)))
 
     def filter_overdue_max(self, actions: QuerySet[Action], name: str, value: Any) -> QuerySet[Action]:
-        return actions.filter(due_on__gte=timezone.localdate() - dt.timedelta(days=int(value)))
+        return actions.filter(deadlines.overdue_by(today=timezone.localdate(), at_most=int(value)))
 
 
 def _ordering(params: Any) -> tuple[tuple[str, str], bool]:
@@ -298,7 +294,7 @@ class ChasedItem:
 
     @property
     def days_overdue(self) -> int:
-        return max((timezone.localdate() - self.due_on).days, 0)
+        return deadlines.days_overdue(self.due_on, timezone.localdate())
 
 
 OTHER_ITEMS_SHOWN = 100
@@ -310,7 +306,6 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     and date filters applied; one query per kind (and one count), the most overdue first."""
     if not may_see_queue(user):
         raise PermissionDenied("The queue is for managers and agency leads")
-    soon = today + dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
     # The queue's own filter form reads the parameters, so junk in them is the form's error on the page
     # (a huge agency id was a server error here): only the fields that are valid are applied.
     form = QueueFilter(params, queryset=Action.objects.none(), viewer=user).form
@@ -321,8 +316,11 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     for spec in chaseables():
         if spec.model is Action:
             continue
-        due, agency, owner, level = spec.due_field, spec.agency_field, spec.owner_field, spec.escalation_field
-        found = spec.model._default_manager.filter(spec.open).filter(**{f"{due}__lte": soon})
+        due, agency, owner, level = spec.due_field, spec.agency_field, spec.owner_field, "escalation_level"
+        found = deadlines.with_rung(
+            spec.model._default_manager.filter(spec.open).filter(deadlines.due_soon_or_past(today, due)),
+            on=today,
+        )
         if not sees_all_agencies(user):
             found = found.filter(**{f"{agency}_id": agency_of_viewer(user)})
         if chosen.get("agency"):

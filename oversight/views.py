@@ -23,7 +23,7 @@ from workflows.views.feedback import show_errors
 
 from . import services
 from .charts import horizontal_bars
-from .dashboard import AGEING, RAG_ORDER, dashboard
+from .dashboard import RAG_ORDER, dashboard
 from .exception_report import exception_report, exception_report_read
 from .exports import queue_csv, queue_xlsx
 from .queue import (
@@ -173,7 +173,6 @@ def dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "charts": charts,
             "rag_names": rag_names,
             "rag_order": RAG_ORDER,
-            "ageing": AGEING,
             "today": today,
         },
     )

@@ -270,14 +270,11 @@ class Chronology(ConcurrentTransitionMixin, models.Model):
     state = FSMField(
         default=ChronologyState.OWED, choices=ChronologyState.choices, protected=True, db_index=True
     )
-    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
-    # credited to whoever saved the item next.
-    history = HistoricalRecords(excluded_fields=["escalation_level"])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["due_on", "agency__name"]

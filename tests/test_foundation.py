@@ -117,7 +117,7 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(capsys: pytest.CaptureFix
 
 @pytest.mark.django_db
 def test_demo_has_green_amber_red_and_grey_actions_today() -> None:
-    from workflows.selectors import with_rag
+    from workflows.deadlines import with_rag
 
     call_command("seed_demo")
     rags = set(with_rag(Action.objects.all()).values_list("rag", flat=True))

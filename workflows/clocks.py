@@ -14,12 +14,11 @@ from typing import Any
 from django.conf import settings
 
 from .calendar import WorkingCalendar, working_calendar
+from .deadlines import clock_at_risk
 from .models import StatutoryClock
 
 WORKING_DAYS = "working_days"
 MONTHS = "months"
-# Fewer working days left than this and a running clock is at risk.
-AT_RISK_WORKING_DAYS = 3
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
@@ -68,12 +67,12 @@ class Clock:
 
 
 def running_status(due_on: dt.date, on: dt.date, calendar: WorkingCalendar) -> str:
-    """A running clock's status on ``on``: late, at risk (fewer than AT_RISK_WORKING_DAYS left) or on
-    track; it depends on the due date alone."""
+    """A running clock's status on ``on``: late, at risk (fewer working days left than the margin,
+    deadlines.clock_at_risk) or on track; it depends on the due date alone."""
     if on > due_on:
         return "late"
     left = max(calendar.working_days_between(on, due_on), 0)
-    return "at risk" if left < AT_RISK_WORKING_DAYS else "on track"
+    return "at risk" if clock_at_risk(left) else "on track"
 
 
 def on_track_from(on: dt.date, calendar: WorkingCalendar) -> dt.date:

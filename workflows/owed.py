@@ -48,7 +48,6 @@ class Owed:
     source_id_field: str | None = None
     # A counter that goes up when the item is reopened, so it is chased afresh; None if it cannot reopen.
     round_field: str | None = None
-    escalation_field: str = "escalation_level"
     label_field: str = "description"
     # The dashboard's heading for how many are at each stage of the model's state machine, or None.
     stages: str | None = None
@@ -180,7 +179,7 @@ def _check(owed: Owed) -> None:
     if owed.source_type_field is not None and owed.source_id_field is not None:
         _check_relation(owed, owed.source_type_field, ContentType)
         _field_at(owed.model, owed.source_id_field)
-    for path in (owed.round_field, owed.escalation_field, owed.label_field):
+    for path in (owed.round_field, owed.label_field):
         if path is not None:
             _field_at(owed.model, path)
 

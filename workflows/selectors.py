@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from .deadlines import ActionWithRag, with_rag, with_rung
 from .models import (
     OPEN_STATES,
     PROGRESS_UPDATE,
-    RAG,
     Action,
     ActionChangeRequest,
     ActionState,
@@ -163,54 +162,6 @@ def open_actions_of(recommendations: QuerySet[Recommendation]) -> QuerySet[Actio
     return Action.objects.filter(recommendation__in=recommendations, state__in=OPEN_STATES)
 
 
-def rag_expression(today: dt.date) -> Case:
-    """RAG in SQL, as the business plan defines it.
-
-    Grey: closed. Red: past due by more than the tolerance. Amber: past due within the tolerance, or due
-    within the due-soon window with no progress reported in that window. Green: anything else that has
-    a due date. Open actions with no due date have no RAG and say so.
-    """
-    tolerance = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS)
-    soon = dt.timedelta(days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS)
-    no_recent_progress = Q(last_progress_on__isnull=True) | Q(last_progress_on__lt=today - soon)
-    return Case(
-        When(~Q(state__in=OPEN_STATES), then=Value(RAG.GREY)),
-        When(due_on__isnull=True, then=Value(RAG.NO_DATE)),
-        When(due_on__lt=today - tolerance, then=Value(RAG.RED)),
-        When(due_on__lt=today, then=Value(RAG.AMBER)),
-        When(Q(due_on__lte=today + soon) & no_recent_progress, then=Value(RAG.AMBER)),
-        default=Value(RAG.GREEN),
-    )
-
-
-class RagAnnotations(TypedDict):
-    rag: str
-    rag_disagrees: bool
-
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-    ActionWithRag = WithAnnotations[Action, RagAnnotations]
-else:
-    ActionWithRag = Action
-
-
-def with_rag(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:
-    """Annotate ``rag`` and ``rag_disagrees`` (the owner's reported RAG differs from the computed one).
-
-    A closed action has nothing left to disagree about: the owner's last report is history, not a flag."""
-    today = today or timezone.localdate()
-    return actions.annotate(rag=rag_expression(today)).annotate(
-        rag_disagrees=Case(
-            When(~Q(state__in=OPEN_STATES), then=Value(False)),
-            When(Q(reported_rag="") | Q(reported_rag=F("rag")), then=Value(False)),
-            default=Value(True),
-            output_field=BooleanField(),
-        )
-    )
-
-
 def serving_theme(actions: QuerySet[Action], theme: Theme) -> QuerySet[Action]:
     """The actions that serve ``theme``: their own theme, or, with none of their own, their
     recommendation's."""
@@ -218,8 +169,9 @@ def serving_theme(actions: QuerySet[Action], theme: Theme) -> QuerySet[Action]:
 
 
 def action_list(actions: QuerySet[Action], *, today: dt.date | None = None) -> QuerySet[ActionWithRag]:
-    """Actions ready for a list page: RAG annotated and related rows joined, in one query."""
-    return with_rag(actions, today=today).select_related(
+    """Actions ready for a list page: RAG and the escalation rung annotated and related rows joined, in one
+    query."""
+    return with_rung(with_rag(actions, today=today), on=today).select_related(
         "owner", "agency", "theme", "recommendation", "recommendation__source_type"
     )
 

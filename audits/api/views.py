@@ -17,6 +17,7 @@ from workflows.api.people import PersonField
 from workflows.api.timeline import TimelineEntrySerializer
 from workflows.api.transitions import TransitionsMixin
 from workflows.api.views import actor_of, call_service
+from workflows.deadlines import with_rung
 from workflows.models import Agency, Theme
 from workflows.selectors import agencies_open_to
 
@@ -197,6 +198,8 @@ class AuditViewSet(
 
 
 class AgencyReturnSerializer(serializers.ModelSerializer[AgencyReturn]):
+    # The rung it stands on today, derived from its due date and the policy (0 once submitted).
+    escalation_level = serializers.IntegerField(read_only=True)
     state = serializers.CharField(read_only=True)
     audit = serializers.IntegerField(source="case.audit_id", read_only=True)
     case: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -228,7 +231,6 @@ class AgencyReturnSerializer(serializers.ModelSerializer[AgencyReturn]):
             "owner",
             "title",
             "due_on",
-            "escalation_level",
             "submitted_at",
             "submitted_by",
         ]
@@ -247,7 +249,8 @@ class AgencyReturnViewSet(
     filterset_class = scoped_filterset(AgencyReturn, ["state", "agency"], agency=agencies_open_to)
 
     def get_queryset(self) -> QuerySet[AgencyReturn]:
-        return returns_visible_to(self.request.user).select_related("case").order_by("due_on", "id")
+        returns = with_rung(returns_visible_to(self.request.user))
+        return returns.select_related("case").order_by("due_on", "id")
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         agency_return = self.get_object()

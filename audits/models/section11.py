@@ -265,12 +265,9 @@ class Section11Return(ConcurrentTransitionMixin, models.Model):
     state = FSMField(
         default=ReturnState.NOT_STARTED, choices=ReturnState.choices, protected=True, db_index=True
     )
-    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     agreed_at = models.DateTimeField(null=True, blank=True)
-    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
-    # credited to whoever saved the item next.
-    history = HistoricalRecords(excluded_fields=["escalation_level"])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["agency__name"]
@@ -411,10 +408,8 @@ class Section11Challenge(models.Model):
     finished_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
-    # Who opened, moved and closed it, and who tried to close it too late, each with the reason. The
-    # sweep's escalation levels are left out: the outbox is their record.
-    history = HistoricalRecords(excluded_fields=["escalation_level"])
+    # Who opened, moved and closed it, and who tried to close it too late, each with the reason.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "section 11 challenge"

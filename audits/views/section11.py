@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from workflows.deadlines import with_rung
 from workflows.forms import DATE, ActionForm, PersonChoiceField, ScopedModelChoiceField, scope_people
 from workflows.selectors import agencies_open_to
 from workflows.transitions import available_transitions, blocked_transitions
@@ -125,7 +126,7 @@ def _visible_cycle(request: AuthenticatedHttpRequest, pk: int) -> Section11Cycle
 @login_required
 def cycle_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     cycle = _visible_cycle(request, pk)
-    returns = section11_returns_visible_to(request.user).filter(cycle=cycle)
+    returns = with_rung(section11_returns_visible_to(request.user)).filter(cycle=cycle)
     running = request.user.has_perm("audits.run_section11")
     return render(
         request,

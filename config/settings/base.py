@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
 FOLLOWTHROUGH_RAG_TOLERANCE_DAYS = env.int("FOLLOWTHROUGH_RAG_TOLERANCE_DAYS", default=14)
 # An action due within this many days with no progress note in the same period is Amber.
 FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", default=14)
+# A running statutory clock with fewer working days left than this is at risk.
+FOLLOWTHROUGH_CLOCK_AT_RISK_WORKING_DAYS = env.int("FOLLOWTHROUGH_CLOCK_AT_RISK_WORKING_DAYS", default=3)
 # Completed actions are checked for impact this many days after completion.
 FOLLOWTHROUGH_IMPACT_CHECK_DAYS = env.int("FOLLOWTHROUGH_IMPACT_CHECK_DAYS", default=90)
 # The case audit programme's target per agency each quarter (the source documents' policy: 10 a quarter).

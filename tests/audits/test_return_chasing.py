@@ -7,13 +7,14 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from audits.models import Audit
+from audits.models import AgencyReturn, Audit
 from audits.services.audits import audit_update
 from notifications.delivery import deliver_pending
 from notifications.models import ChasePolicy, OutboxEntry, Rule
 from notifications.sweep import sweep
 from tests.audits.helpers import answer, returns_of
 from tests.notifications.conftest import MONDAY
+from workflows.deadlines import with_rung
 from workflows.transitions import transition_perform
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,8 @@ def test_overdue_returns_are_chased_and_escalated(
     assert ("EHE-01/police", "police.owner", Rule.ESCALATION_1) in entries  # the copy
     assert ("EHE-01/police", "police.lead", Rule.ESCALATION_1) in entries
     assert ("EHE-02/health", "health.lead", Rule.OVERDUE) in entries
-    assert {r.escalation_level for r in returns_of(late_audit)} == {1}
+    late = with_rung(AgencyReturn.objects.filter(case__audit=late_audit), on=MONDAY)
+    assert {r.escalation_level for r in late} == {1}
 
 
 def test_a_submitted_return_and_a_finished_fieldwork_are_not_chased(

@@ -38,7 +38,7 @@ def test_nobody_opening_the_dashboard_waits_for_every_action_to_be_counted(
     draw_dashboard()
     with CaptureQueriesContext(connection) as after:
         page = client.get("/dashboard/").content.decode()
-    assert _action_reads(after) == [] and "Over 56 days" in page and "not been drawn yet" not in page
+    assert _action_reads(after) == [] and "56 days or more" in page and "not been drawn yet" not in page
 
 
 def test_an_agency_lead_reads_their_own_agencys_figures_as_drawn(
@@ -50,10 +50,10 @@ def test_an_agency_lead_reads_their_own_agencys_figures_as_drawn(
     ActionFactory.create(owner=owner, due_on=TODAY - dt.timedelta(days=100))  # after the drawing
     lead = dashboard(police_lead, today=TODAY)
     assert [agency for agency, _ in lead.rag_by_agency] == ["Greater Manchester Police"]
-    assert dict(lead.ageing)["Over 56 days"] == 1 and lead.drawn_at is not None
-    assert dict(dashboard(manager, today=TODAY).ageing)["Over 56 days"] == 2
+    assert dict(lead.ageing)["56 days or more"] == 1 and lead.drawn_at is not None
+    assert dict(dashboard(manager, today=TODAY).ageing)["56 days or more"] == 2
     draw_dashboard()
-    assert dict(dashboard(police_lead, today=TODAY).ageing)["Over 56 days"] == 2
+    assert dict(dashboard(police_lead, today=TODAY).ageing)["56 days or more"] == 2
 
 
 def test_figures_older_than_their_age_are_shown_with_a_warning_not_counted_again(
@@ -64,7 +64,7 @@ def test_figures_older_than_their_age_are_shown_with_a_warning_not_counted_again
     ActionFactory.create(owner=owner, due_on=TODAY - dt.timedelta(days=100))
     settings.FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES = 0
     data = dashboard(manager, today=TODAY)
-    assert dict(data.ageing)["Over 56 days"] == 1 and data.stale
+    assert dict(data.ageing)["56 days or more"] == 1 and data.stale
     client = Client()
     client.force_login(manager)
     assert "may have stopped" in client.get("/dashboard/").content.decode()

@@ -17,7 +17,7 @@ from oversight.tasks import draw_dashboard
 from tests.factories import ActionFactory, PlanFactory, RecommendationFactory
 from tests.workflows.helpers import advance
 from workflows.clocks import clock_sync
-from workflows.models import Action, ProgressNote
+from workflows.models import Action, ActionState, ProgressNote
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -33,7 +33,9 @@ def test_the_report_counts_each_agency_by_rung_and_pages_its_list_most_overdue_f
     police = [_red(owner, 20 + n, f"R{n:02d}") for n in range(30)]
     _red(health_owner, 70, "H1")
     _red(owner, 3, "not red")  # amber: not on the report
-    Action.objects.filter(pk__in=[a.pk for a in police[:5]]).update(escalation_level=2)
+    # Drafts are not chased, so they stand on no rung; five under way, 45 to 49 days overdue, are at the
+    # second (the level is derived from the due date and the policy, never stored).
+    Action.objects.filter(pk__in=[a.pk for a in police[25:]]).update(state=ActionState.IN_PROGRESS)
     assert exception_report(executive, {}, today=TODAY).agencies == []  # not counted in a request
     draw_dashboard()  # the beat task counts them with the dashboard's figures
     report = exception_report(executive, {}, today=TODAY)

@@ -42,14 +42,12 @@ def known(owner: User, health_owner: User, manager: User) -> dict[str, Action]:
         return advance(action, "in_progress", manager=manager)
 
     actions = {
-        "P1": make("P1", owner, -60, neglect),  # red, 60 days overdue
+        "P1": make("P1", owner, -60, neglect),  # red, 60 days overdue: escalation 3
         "P2": make("P2", owner, -5, voice),  # amber, 5 overdue
-        "H1": make("H1", health_owner, -20, neglect),  # red, 20 overdue
+        "H1": make("H1", health_owner, -20, neglect),  # red, 20 overdue: escalation 1
         "H2": make("H2", health_owner, 7, voice),  # amber: due in a week, no progress
         "P3": make("P3", owner, 60, neglect),  # green: not in the queue
     }
-    Action.objects.filter(pk=actions["P1"].pk).update(escalation_level=3)
-    Action.objects.filter(pk=actions["H1"].pk).update(escalation_level=1)
     done = make("D1", owner, -90, voice)
     advance(done, "completed", manager=manager)
     return actions
@@ -187,19 +185,19 @@ def test_the_dashboard_counts_match_a_hand_count(known: dict[str, Action], manag
         "Greater Manchester Police": {"red": 1, "amber": 1, "green": 1},
         "NHS Greater Manchester ICB": {"red": 1, "amber": 1},
     }
-    # Overdue by 60 (over 56), 5 (0-14) and 20 (15-28).
+    # Overdue by 60 (56 or more: the third rung), 5 (before the ladder) and 20 (the first rung).
     assert data.ageing == [
-        ("0 to 14 days", 1),
-        ("15 to 28 days", 1),
-        ("29 to 56 days", 0),
-        ("Over 56 days", 1),
+        ("1 to 13 days", 1),
+        ("14 to 27 days", 1),
+        ("28 to 55 days", 0),
+        ("56 days or more", 1),
     ]
     assert data.months[-1] == (TODAY.replace(day=1), 1, 6)  # one completed this month, six created
     assert len(data.months) == 12
     client = Client()
     client.force_login(manager)
     page = client.get("/dashboard/").content.decode()
-    assert "<svg" in page and "Open actions by RAG for each agency" in page and "Over 56 days" in page
+    assert "<svg" in page and "Open actions by RAG for each agency" in page and "56 days or more" in page
 
 
 def test_the_exception_report_lists_escalation_3_or_red_by_agency(
@@ -290,16 +288,16 @@ def test_the_partnership_figures_come_from_a_snapshot_the_beat_task_redraws(
     draw_dashboard()
     ActionFactory.create(owner=owner, due_on=TODAY - dt.timedelta(days=100))  # a draft: open, overdue
     # Until the task draws again, everyone sees what was drawn: the partnership and the lead's agency.
-    assert dict(dashboard(manager, today=TODAY).ageing)["Over 56 days"] == 1
-    assert dict(dashboard(police_lead, today=TODAY).ageing)["Over 56 days"] == 1
+    assert dict(dashboard(manager, today=TODAY).ageing)["56 days or more"] == 1
+    assert dict(dashboard(police_lead, today=TODAY).ageing)["56 days or more"] == 1
     draw_dashboard()
-    assert dict(dashboard(manager, today=TODAY).ageing)["Over 56 days"] == 2
-    assert dict(dashboard(police_lead, today=TODAY).ageing)["Over 56 days"] == 2
+    assert dict(dashboard(manager, today=TODAY).ageing)["56 days or more"] == 2
+    assert dict(dashboard(police_lead, today=TODAY).ageing)["56 days or more"] == 2
     settings.FOLLOWTHROUGH_DASHBOARD_MAX_AGE_MINUTES = 0
     ActionFactory.create(owner=owner, due_on=TODAY - dt.timedelta(days=100))
     drawn = DashboardSnapshot.objects.get(scope="partnership").drawn_at
     too_old = dashboard(manager, today=TODAY)
-    assert dict(too_old.ageing)["Over 56 days"] == 2 and too_old.stale  # shown as drawn, marked stale
+    assert dict(too_old.ageing)["56 days or more"] == 2 and too_old.stale  # shown as drawn, marked stale
     assert DashboardSnapshot.objects.get(scope="partnership").drawn_at == drawn  # and not redrawn
 
 

@@ -63,7 +63,6 @@ def test_every_case_type_declares_what_it_owes_and_it_checks_clean() -> None:
         {"source_type_field": "recommendation__source_typ", "source_id_field": "recommendation__source_id"},
         {"round_field": "reopened_cont"},
         {"label_field": "descripton"},
-        {"escalation_field": "escalation_levl"},
         {"open": Q(stat__in=["agreed"])},
         {"open": Q(recommendation__chiar__isnull=True)},
     ],

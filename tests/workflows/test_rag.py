@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import ActionFactory
 from tests.workflows.helpers import advance
+from workflows.deadlines import with_rag
 from workflows.models import RAG, Action
-from workflows.selectors import with_rag
 from workflows.services.actions import action_add_progress, action_transition
 
 pytestmark = pytest.mark.django_db

@@ -248,7 +248,6 @@ class Action(ConcurrentTransitionMixin, models.Model):
     # and an export gives them back.
     extra_columns = models.JSONField(default=dict, blank=True)
     # Set by the daily chase from days overdue (0 none, 1-3 the rungs of the ladder).
-    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
     # How often sign-off sent the action back: a reopened action is chased afresh.
     reopened_count = models.PositiveSmallIntegerField(default=0)
 
@@ -265,9 +264,7 @@ class Action(ConcurrentTransitionMixin, models.Model):
     impact_recorded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
-    # credited to whoever saved the item next.
-    history = HistoricalRecords(excluded_fields=["escalation_level"])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -444,7 +441,6 @@ class Action(ConcurrentTransitionMixin, models.Model):
             self.due_on = due_on
         # A reopened action is chased afresh, from its new due date.
         self.reopened_count += 1
-        self.escalation_level = 0
 
     @transition(
         field=state,

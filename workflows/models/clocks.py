@@ -41,10 +41,7 @@ class StatutoryClock(models.Model):
     chair = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    escalation_level = models.PositiveSmallIntegerField(default=0, db_index=True)
-    # The sweep sets the escalation level in bulk and the outbox records it; in history it would be
-    # credited to whoever saved the item next.
-    history = HistoricalRecords(excluded_fields=["escalation_level"])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["due_on", "id"]

@@ -2,8 +2,11 @@ import datetime as dt
 
 from django import template
 from django.forms import BoundField
+from django.template import Context
 from django.utils import timezone
 
+from .. import deadlines
+from ..calendar import working_calendar
 from ..models import RAG
 
 register = template.Library()
@@ -25,16 +28,18 @@ def rag_tag(rag: str) -> dict[str, str]:
     return {"label": str(RAG(rag).label), "css": RAG_TAG_CLASSES[RAG(rag)]}
 
 
-@register.filter
-def due_in_words(due_on: dt.date | None) -> str:
-    """'due in 3 days', 'due today', '5 days overdue', or 'no due date'."""
-    if due_on is None:
-        return "no due date"
-    days = (due_on - timezone.localdate()).days
-    if days == 0:
-        return "due today"
-    plural = "" if abs(days) == 1 else "s"
-    return f"due in {days} day{plural}" if days > 0 else f"{-days} day{plural} overdue"
+@register.simple_tag(takes_context=True)
+def due_in_words(context: Context, due_on: dt.date | None) -> str:
+    """'due in 3 working days', 'due today', '5 days overdue', or 'no due date': the digests' words.
+
+    The working-day calendar is read once a request, however many dates the page shows."""
+    request = context.get("request")
+    calendar = getattr(request, "_working_calendar", None)
+    if calendar is None:
+        calendar = working_calendar()
+        if request is not None:
+            request._working_calendar = calendar
+    return deadlines.due_in_words(due_on, timezone.localdate(), calendar)
 
 
 _GOVUK_CLASSES = {
@@ -64,6 +69,4 @@ def pairs(text: str) -> list[tuple[str, str]]:
 
 @register.filter
 def days_overdue(due_on: dt.date | None, today: dt.date) -> int | str:
-    if due_on is None:
-        return "—"
-    return max((today - due_on).days, 0)
+    return "—" if due_on is None else deadlines.days_overdue(due_on, today)

@@ -35,15 +35,12 @@ class Command(BaseCommand):
             payload = {
                 "sweep_date": on.isoformat(),
                 "dry_run": dry_run,
-                "escalation_levels_changed": result.escalation_changes,
                 "entries": [entry.as_json() for entry in result.entries],
             }
             self.stdout.write(json.dumps(payload, indent=2))
             return
         verb = "Would add" if dry_run else "Added"
         self.stdout.write(f"{verb} {result.count} outbox entr{'y' if result.count == 1 else 'ies'} for {on}")
-        if not dry_run:
-            self.stdout.write(f"Escalation levels changed on {result.escalation_changes} items")
         for entry in result.entries:
             gap = f" (because {entry.gap})" if entry.gap else ""
             self.stdout.write(
