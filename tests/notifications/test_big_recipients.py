@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -170,3 +171,24 @@ def test_a_digest_for_25000_entries_is_built_without_loading_them(
         tracemalloc.stop()
     assert result.entries_sent == 25_000
     assert peak < 5 * 1024 * 1024, f"delivery held {peak / 1024 / 1024:.1f} MB"
+
+
+def test_a_summary_link_opens_the_queue_with_exactly_the_items_it_counts(
+    manager: User, owner: User, health_owner: User, police: Agency, health: Agency, settings: Settings
+) -> None:
+    settings.FOLLOWTHROUGH_DIGEST_MAX_LINES = 2
+    police_late = actions(4, police, owner, days_overdue=60)
+    health_late = actions(3, health, health_owner, days_overdue=60)
+    police_recent = actions(2, police, owner, days_overdue=30)
+    Action.objects.update(state="in_progress")  # open, as the queue lists them
+    for items in (police_late, health_late, police_recent):
+        owe(manager, items, Rule.ESCALATION_3 if items is not police_recent else Rule.ESCALATION_2)
+    deliver_pending()
+    body = str(mail.outbox[0].body)
+    link = next(line.strip() for line in body.splitlines() if f"agency={police.pk}&escalation=3" in line)
+    assert "Greater Manchester Police, escalation 3: 4 items" in body
+    client = Client()
+    client.force_login(manager)
+    page = client.get(link.removeprefix(BASE)).content.decode()
+    assert all(action.description in page for action in police_late)
+    assert not any(action.description in page for action in health_late + police_recent)
