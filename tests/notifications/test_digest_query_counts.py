@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pytest_django.fixtures import Settings
 
 from notifications.delivery import deliver_pending
 from notifications.digests import digest_build
@@ -69,3 +70,27 @@ def test_a_batch_of_digests_reads_the_working_day_calendar_once(police: Agency) 
     assert result.sent == 3 and len(mail.outbox) == 3
     calendar_reads = [q for q in queries.captured_queries if ClosureDay._meta.db_table in q["sql"]]
     assert len(calendar_reads) == 1
+
+
+def test_delivering_a_summary_costs_the_same_queries_for_600_entries_as_for_60(
+    police: Agency, settings: Settings
+) -> None:
+    from tests.notifications.test_big_recipients import actions, owe
+
+    settings.FOLLOWTHROUGH_DIGEST_MAX_LINES = 50
+    first, small, big = person_in(police), person_in(police), person_in(police)
+    items = actions(60, police, small, days_overdue=30)
+    for person in (first, small):
+        owe(person, items, Rule.OVERDUE)
+    owe(big, items, Rule.OVERDUE, periods=10)
+
+    def delivery_queries(person: User) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            result = deliver_pending(recipient_ids=[person.pk])
+        assert result.sent == 1
+        return len(queries)
+
+    delivery_queries(first)  # the process's first digest reads the content types once, for good
+    assert delivery_queries(small) == delivery_queries(big)
+    assert OutboxEntry.objects.filter(recipient=big, status="sent").count() == 600
+    assert "60 items need you" in mail.outbox[-1].subject
