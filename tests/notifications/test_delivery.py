@@ -455,3 +455,37 @@ def test_healthz_reports_the_oldest_waiting_entry_and_the_entries_given_up_on(
     outbox = client.get("/healthz").json()["outbox"]
     assert 3 * 3600 <= outbox["oldest_pending_seconds"] < 3 * 3600 + 60
     assert outbox["failed"] == 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_delivering_at_once_send_each_person_one_digest(
+    owner: User, manager: User, police_lead: User, chasing_on: ChasePolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.mail import EmailMultiAlternatives
+    from django.db import connections
+
+    for days in (-60, -30, -20, -8, 0, 3, 10):
+        started(owner, manager, days, f"Action due in {days}")
+    sweep(on=dt.date.today())
+    real_send = EmailMultiAlternatives.send
+
+    def slow_send(self: Any, *args: Any, **kwargs: Any) -> int:
+        time.sleep(0.5)  # long enough for the other worker to reach the same person
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", slow_send)
+
+    def run() -> int:
+        try:
+            return deliver_pending().sent
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sent = sum(pool.map(lambda _: run(), range(2)))
+    people = OutboxEntry.objects.values("recipient").distinct().count()
+    assert sent == len(mail.outbox) == people == Digest.objects.count()
+    assert not OutboxEntry.objects.exclude(status="sent").exists()
