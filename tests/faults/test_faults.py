@@ -9,10 +9,10 @@ Each test prints its figures (entries, messages, lost, duplicates, seconds), kep
 from __future__ import annotations
 
 import random
-from collections import Counter
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 
