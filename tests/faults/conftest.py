@@ -36,6 +36,8 @@ OWNERS = int(os.environ.get("FAULTS_OWNERS", "250"))
 ACTIONS = int(os.environ.get("FAULTS_ACTIONS_PER_OWNER", "4"))
 SEEDED, SWEPT, LIVE = "faults_seeded", "faults_swept", "faults_live"
 GIANT = "business.manager@example.org"
+# Attempts before an entry that keeps failing is given up (status failed) and surfaced.
+MAX_ATTEMPTS = 3
 
 
 @dataclass
@@ -64,6 +66,7 @@ def environment(
         "FOLLOWTHROUGH_DELIVERY_BACKOFF_SECONDS": "1",
         # Every digest names the outbox entries it carries, so the sink can count each one.
         "FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER": "true",
+        "FOLLOWTHROUGH_DELIVERY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -5,7 +5,8 @@ is written to RECORD_FILE as one JSON line (recipients, Message-ID, the outbox e
 ``X-Followthrough-Entries`` header, and the outcome) *before* the answer goes back to the sender, so a
 sender killed after the server accepted a message still has that message counted, as a real mail server
 would have delivered it. MODE_FILE says how to answer, read for every message:
-``accept`` (250), ``refuse`` (451, try again later) or ``hang`` (read the message and say nothing until
+``accept`` (250), ``refuse`` (451, try again later), ``refuse-to ADDRESS`` (451 for that recipient only)
+or ``hang`` (read the message and say nothing until
 the mode changes; a sender that gave up by then is not counted as delivered).
 """
 
@@ -52,7 +53,7 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         mode = self.mode()
-        if mode == "refuse":
+        if mode == "refuse" or (mode.startswith("refuse-to ") and mode.split()[1] in envelope.rcpt_tos):
             self.write(envelope, "refused")
             return "451 4.3.0 Try again later"
         if mode == "hang":
