@@ -99,6 +99,7 @@ def services() -> Iterator[Services]:
         postgres.execute(f"CREATE DATABASE {LIVE} TEMPLATE {SWEPT}")
         redis.flush()
         workers.start()
+        workers.wait_ready()
         yield Services(postgres, redis, sink, workers)
     finally:
         workers.stop()

@@ -250,7 +250,7 @@ class Workers:
                 "--pool",
                 "solo",
                 "--loglevel",
-                "WARNING",
+                "INFO",
                 "-n",
                 f"faults{self.started}@%h",
                 "--without-gossip",
@@ -265,6 +265,15 @@ class Workers:
 
     def start(self) -> None:
         self.processes = [self._spawn() for _ in range(self.count)]
+
+    def wait_ready(self, seconds: float = 300) -> None:
+        """Until every worker has said it is ready (Celery logs "ready." once it consumes)."""
+        logs = [self.log_dir / f"worker{n}.log" for n in range(1, self.started + 1)]
+        wait_until(
+            lambda: all(" ready." in log.read_text(errors="replace") for log in logs),
+            seconds,
+            f"{self.count} Celery workers to be ready (their logs: {self.log_dir})",
+        )
 
     def kill_one(self, index: int) -> None:
         """kill -9 one worker, mid-whatever it is doing, and start another in its place."""
