@@ -8,6 +8,7 @@ Each test prints its figures (entries, messages, lost, duplicates, seconds), kep
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -16,9 +17,15 @@ from collections import Counter
 import pytest
 
 from .conftest import ACTIONS, GIANT, MAX_ATTEMPTS, OWNERS, Stack
-from .harness import ROOT, Tally, timed, wait_until
+from .harness import ROOT, Tally, run_django, timed, wait_until
 
 pytestmark = pytest.mark.faults
+
+# /healthz as a monitor reads it, from a process of the project's own (the suite's process has no app).
+HEALTHZ = (
+    "import django; django.setup(); from django.test import Client; "
+    "print(Client().get('/healthz').content.decode())"
+)
 
 
 def report(name: str, tally: Tally, seconds: float, stack: Stack | None = None, **extra: object) -> None:
@@ -185,6 +192,50 @@ def test_two_sweeps_at_once_write_and_deliver_each_entry_once(unswept_stack: Sta
     assert tally.recipients == tally.messages
 
 
+def test_person_emptied_or_deactivated_after_the_sweep_gets_nothing_and_the_fallback_is_told(
+    stack: Stack,
+) -> None:
+    emptied = ["owner0001", "owner0002", "owner0003"]
+    deactivated = ["owner0004", "owner0005"]
+    addresses = {f"{u}@example.org" for u in emptied + deactivated}
+    stack.sql("UPDATE auth_user SET email = '' WHERE username = ANY(%s)", emptied)
+    stack.sql("UPDATE auth_user SET is_active = false WHERE username = ANY(%s)", deactivated)
+    theirs = [
+        pk
+        for (pk,) in stack.sql(
+            "SELECT o.id FROM notifications_outboxentry o JOIN auth_user u ON u.id = o.recipient_id "
+            "WHERE u.username = ANY(%s)",
+            emptied + deactivated,
+        )
+    ]
+    with timed() as elapsed:
+        with stack.beat():
+            stack.drain()
+        tally = stack.tally()
+    report("emptied/deactivated after the sweep", tally, elapsed(), their_entries=len(theirs))
+    messages = stack.sink.messages()
+    assert not [m for m in messages if set(m["to"]) & addresses or "" in m["to"]]
+    # Each of their entries was passed on, not marked sent: a copy with the gap recorded went to someone
+    # who can act (the item's agency lead), and a message carrying that copy was accepted.
+    assert {
+        status
+        for (status,) in stack.sql(
+            "SELECT DISTINCT status FROM notifications_outboxentry WHERE id = ANY(%s)", theirs
+        )
+    } == {"redirected"}
+    copies = stack.sql(
+        "SELECT o.id, c.id, c.gap, u.username FROM notifications_outboxentry o "
+        "JOIN notifications_outboxentry c ON c.id <> o.id AND "
+        "(c.item_type_id, c.item_id, c.rule, c.due_on, c.period, c.round) "
+        "= (o.item_type_id, o.item_id, o.rule, o.due_on, o.period, o.round) "
+        "JOIN auth_user u ON u.id = c.recipient_id WHERE o.id = ANY(%s)",
+        theirs,
+    )
+    assert {original for original, *_ in copies} == set(theirs)
+    assert all(gap and username.startswith("lead") for _, _, gap, username in copies), copies[:5]
+    assert tally.lost == [] and tally.pending == 0 and tally.misaddressed == []
+
+
 def test_an_entry_that_keeps_failing_is_given_up_and_surfaced_while_everyone_else_is_served(
     stack: Stack,
 ) -> None:
@@ -211,3 +262,5 @@ def test_an_entry_that_keeps_failing_is_given_up_and_surfaced_while_everyone_els
             refused,
         )
     }
+    health = json.loads(run_django(stack.env, "-c", HEALTHZ))
+    assert health["outbox"]["failed"] == len(failed)
