@@ -370,27 +370,30 @@ KEY = "o.item_type_id, o.item_id, o.rule, o.due_on, o.period, o.round"
 
 def tally(conn: psycopg.Connection[Any], messages: list[dict[str, Any]]) -> Tally:
     """Each entry must be carried by an accepted message: its own, or (an entry redirected because its
-    person could no longer be reached) the copy made for the fallback recipient, found by the outbox key
-    without the recipient."""
+    person could no longer be reached) a copy made for a fallback recipient: same outbox key but the
+    recipient, a gap recorded, written after it."""
     rows = conn.execute(
-        f"SELECT o.id, o.status, u.email, {KEY} FROM notifications_outboxentry o "
+        f"SELECT o.id, o.status, u.email, o.gap <> '', {KEY} FROM notifications_outboxentry o "
         "JOIN auth_user u ON u.id = o.recipient_id"
     ).fetchall()
     carried: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for message in messages:
         for entry in message["entries"]:
             carried[entry].append(message)
-    by_key: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    # Copies made for a fallback carry the gap and come after the entry they replace (another person's
+    # entry may share the key: the owner's copy of an escalation and the manager's own).
+    passed_on: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in rows:
-        by_key[tuple(row[3:])].append(row[0])
+        if row[3]:
+            passed_on[tuple(row[4:])].append(row[0])
 
     def delivered(pk: int, status: str, key: tuple[Any, ...]) -> bool:
         if status == "redirected":
-            return any(carried.get(other) for other in by_key[key] if other != pk)
+            return any(carried.get(copy) for copy in passed_on[key] if copy > pk)
         return bool(carried.get(pk))
 
     by_status = Counter(row[1] for row in rows)
-    lost = [row[0] for row in rows if not delivered(row[0], row[1], tuple(row[3:]))]
+    lost = [row[0] for row in rows if not delivered(row[0], row[1], tuple(row[4:]))]
     duplicated = [row[0] for row in rows if len(carried.get(row[0], [])) > 1]
     seen: dict[frozenset[int], str] = {}
     duplicate_messages = new_ids = 0
