@@ -89,16 +89,22 @@ def services() -> Iterator[Services]:
         postgres.start()
         redis.start()
         sink.start()
+        # The workers boot (imports, Django's set-up) while the databases are built: they touch theirs
+        # only once a task comes, and none comes before a test's Beat sends one.
+        workers.start()
         postgres.execute(f"CREATE DATABASE {SEEDED}")
         run_django(
             environment(postgres, redis, sink, SEEDED), "-m", "tests.faults.seed", str(OWNERS), str(ACTIONS)
         )
         # Most tests start with the day's sweep done, by the project's own command.
         postgres.execute(f"CREATE DATABASE {SWEPT} TEMPLATE {SEEDED}")
-        run_django(environment(postgres, redis, sink, SWEPT), "manage.py", "chase")
-        postgres.execute(f"CREATE DATABASE {LIVE} TEMPLATE {SWEPT}")
-        redis.flush()
-        workers.start()
+        # Its request for delivery goes to a port nobody listens on: it is logged and dropped, and no
+        # worker starts delivering before a test does.
+        run_django(
+            {**environment(postgres, redis, sink, SWEPT), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+            "manage.py",
+            "chase",
+        )
         workers.wait_ready()
         yield Services(postgres, redis, sink, workers)
     finally:
@@ -178,10 +184,12 @@ class Stack:
 
 
 def fresh(services: Services, template: str) -> Stack:
-    # FORCE ends the idle workers' connections; each task opens its own (CONN_MAX_AGE 0 in tests).
+    # Tasks left queued by the last test's Beat go first, so none delivers from the new copy before the
+    # sink's record is reset. FORCE ends the workers' connections; each task opens its own (CONN_MAX_AGE
+    # is 0 in tests).
+    services.redis.flush()
     services.postgres.execute(f"DROP DATABASE IF EXISTS {LIVE} WITH (FORCE)")
     services.postgres.execute(f"CREATE DATABASE {LIVE} TEMPLATE {template}")
-    services.redis.flush()
     services.sink.reset()
     return Stack(services)
 
