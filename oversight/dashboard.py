@@ -95,7 +95,7 @@ def action_figures_by_agency(*, today: dt.date) -> tuple[dict[str, Any], dict[in
     escalated: dict[int | None, list[int]] = {}
     for row in (
         deadlines.with_rung(open_actions, on=today)
-        .filter(Q(due_on__lt=today) | Q(escalation_level__gt=0))
+        .filter(deadlines.overdue(today) | Q(escalation_level__gt=0))
         .values("agency_id")
         .annotate(
             red=Count("id", filter=deadlines.red(today)),

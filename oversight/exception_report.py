@@ -130,7 +130,7 @@ def exception_report(
     marks = {} if for_pdf else {k: params[k] for k in ("after", "before") if k in params}
     page = keyset_page(user, rows, marks, size=PDF_ROWS if for_pdf else 25)
     calendar = working_calendar()
-    late = StatutoryClock.objects.filter(met_on__isnull=True, due_on__lt=today)
+    late = StatutoryClock.objects.filter(deadlines.overdue(today), met_on__isnull=True)
     late_clocks = [
         (clock, clock.clock(calendar).overdue_by(today))
         for clock in late.order_by("due_on", "id")[:LATE_CLOCKS_SHOWN]

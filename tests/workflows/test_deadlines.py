@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from notifications.digests import digest_build
 from notifications.models import ChasePolicy, OutboxEntry, Rule
@@ -122,3 +123,14 @@ def test_submitting_an_action_for_sign_off_takes_it_off_the_ladder(owner: User, 
     assert queue_refs(manager, "escalation=3") == ["S1"]
     advance(action, "awaiting_sign_off", manager=manager)
     assert queue_refs(manager, "escalation=0") == ["S1"]
+
+
+def test_the_action_api_gives_and_filters_by_the_rung_the_queue_shows(owner: User, manager: User) -> None:
+    late = started(owner, manager, -30)
+    soon = started(owner, manager, 5)
+    api = APIClient()
+    api.force_authenticate(manager)
+    levels = {a["id"]: a["escalation_level"] for a in api.get("/api/actions/").json()["results"]}
+    assert levels == {late.pk: 2, soon.pk: 0}
+    assert [a["id"] for a in api.get("/api/actions/?escalation=2").json()["results"]] == [late.pk]
+    assert [a["id"] for a in api.get("/api/actions/?escalation=0").json()["results"]] == [soon.pk]

@@ -6,7 +6,7 @@ import django_filters
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import deadlines
 from ..models import (
     OPEN_STATES,
     RAG,
@@ -66,6 +67,8 @@ def call_service(service: Any, **kwargs: Any) -> Any:
 class ActionSerializer(serializers.ModelSerializer[Action]):
     rag = serializers.CharField(read_only=True)
     rag_disagrees = serializers.BooleanField(read_only=True)
+    # The rung it stands on today, derived from its due date and the policy, as the queue shows it.
+    escalation_level = serializers.IntegerField(read_only=True)
     state = serializers.CharField(read_only=True)
     recommendation = ScopedRelatedField(recommendations_open_to)
     owner = PersonField(allow_null=True, required=False)
@@ -92,6 +95,7 @@ class ActionSerializer(serializers.ModelSerializer[Action]):
             "rag",
             "reported_rag",
             "rag_disagrees",
+            "escalation_level",
             "follow_up_of",
             "last_progress_on",
             "submitted_at",
@@ -172,6 +176,9 @@ class ActionFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=ActionState.choices)
     rag = django_filters.MultipleChoiceFilter(choices=RAG.choices)
     overdue = django_filters.BooleanFilter(method="filter_overdue")
+    escalation = django_filters.MultipleChoiceFilter(
+        field_name="escalation_level", choices=[(str(n), f"Level {n}") for n in range(4)]
+    )
     # By id: a choice filter would list every person and every recommendation on the browsable API.
     owner = django_filters.NumberFilter(field_name="owner_id", min_value=1, max_value=MAX_ID)
     recommendation = django_filters.NumberFilter(
@@ -182,7 +189,7 @@ class ActionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Action
-        fields = ["state", "agency", "owner", "rag", "recommendation", "theme"]
+        fields = ["state", "agency", "owner", "rag", "escalation", "recommendation", "theme"]
 
     def filter_theme(self, actions: QuerySet[Action], name: str, value: Theme) -> QuerySet[Action]:
         return serving_theme(actions, value)
@@ -190,8 +197,8 @@ class ActionFilter(django_filters.FilterSet):
     def filter_overdue(self, actions: QuerySet[Action], name: str, value: bool | None) -> QuerySet[Action]:
         if value is None:
             return actions
-        overdue = {"state__in": OPEN_STATES, "due_on__lt": timezone.localdate()}
-        return actions.filter(**overdue) if value else actions.exclude(**overdue)
+        overdue = Q(state__in=OPEN_STATES) & deadlines.overdue(timezone.localdate())
+        return actions.filter(overdue) if value else actions.exclude(overdue)
 
 
 class ActionViewSet(
