@@ -267,7 +267,14 @@ def escalate_now(*, items: QuerySet[Any], spec: Owed, gap: str, at: dt.datetime)
         .order_by()
     )
     parts = ladder.rung_parts(selected, spec, Reach.current(policy))
-    reached = set().union(*(p.items.values_list("pk", flat=True) for p in parts if not p.is_copy))
+    # The owner named at a rung (a business manager's or a lone lead's own item) is not someone told.
+    reached = set().union(
+        *(
+            p.items.annotate(told=p.recipient).exclude(told=F(spec.owner_field)).values_list("pk", flat=True)
+            for p in parts
+            if not p.is_copy
+        )
+    )
     nobody = selected.exclude(pk__in=reached)
     if nobody.exists():
         names = ", ".join(str(item) for item in nobody[:10])

@@ -19,7 +19,7 @@ from workflows import deadlines
 from workflows.calendar import working_calendar
 from workflows.models import OPEN_STATES, Action, StatutoryClock
 from workflows.selectors import action_list, actions_visible_to
-from workflows.validators import MAX_ID
+from workflows.validators import id_from
 
 from .dashboard import partnership_snapshot
 from .models import ExceptionReportReading
@@ -105,8 +105,7 @@ def _changes(user: Any, today: dt.date, since: dt.date) -> Changes:
 
 
 def _agency(params: Any) -> int | None:
-    value = str(params.get("agency", ""))
-    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+    return id_from(params.get("agency", ""))
 
 
 def exception_report(

@@ -28,7 +28,7 @@ from workflows.selectors import (
     sees_all_agencies,
     serving_theme,
 )
-from workflows.validators import MAX_ID
+from workflows.validators import MAX_ID, id_from
 
 Viewer = User | AnonymousUser
 
@@ -235,8 +235,7 @@ class KeysetPage(Generic[T]):
 
 
 def _mark(params: Any, name: str) -> int | None:
-    value = str(params.get(name, ""))
-    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+    return id_from(params.get(name, ""))
 
 
 def keyset_page(

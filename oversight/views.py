@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from workflows.forms import PersonChoiceField
 from workflows.models import RAG
+from workflows.validators import id_from
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import show_errors
 
@@ -86,7 +87,7 @@ def queue_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Apply a bulk action to the ticked items of the queue the person can see, then go back to it."""
     _require_queue(request)
     _, actions = overdue_queue(request.user, {})
-    selected = actions.filter(pk__in=[int(i) for i in request.POST.getlist("ids") if i.isdigit()])
+    selected = actions.filter(pk__in=[i for i in map(id_from, request.POST.getlist("ids")) if i])
     # The page's filter comes back as its query string: parsed and encoded again, never pasted in.
     back = f"{reverse('queue')}?{QueryDict(request.POST.get('query', '')).urlencode()}"
     if not selected.exists():

@@ -9,6 +9,14 @@ from django.db import models
 
 # No id is beyond a 64-bit key: a filter asking for one is refused, not sent to the database to overflow.
 MAX_ID = 2**63 - 1
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def id_from(value: object) -> int | None:
+    """A key from a query or form parameter, or None for anything that is not one: ASCII digits only
+    (str.isdigit() also passes "²", which int() refuses), from 1 to MAX_ID."""
+    text = str(value)
+    return int(text) if _ID.fullmatch(text) and 0 < int(text) <= MAX_ID else None
 
 
 class Grade(models.TextChoices):

@@ -77,3 +77,23 @@ def test_escalating_refuses_when_a_rung_would_reach_nobody_and_writes_nothing(
             reason="Chase",
         )
     assert not OutboxEntry.objects.exists()
+
+
+def test_a_business_managers_own_late_action_escalated_is_refused_when_only_they_would_hear(
+    manager: User, second_manager: User, chasing_on: ChasePolicy
+) -> None:
+    # The manager is the only business manager named and owns the action; its source has no chair.
+    action = late(manager, second_manager, 20)  # rung 1 by its days overdue: escalated to rung 2
+    with pytest.raises(ValidationError, match="Nobody can be told"):
+        queue_escalate(actor=second_manager, actions=everyone(action), reason="No progress")
+    assert not OutboxEntry.objects.exists()
+
+
+def test_an_agency_leads_own_late_action_escalated_to_the_first_rung_is_refused_when_only_they_lead(
+    police_lead: User, manager: User, chasing_on: ChasePolicy
+) -> None:
+    # The lead owns the action, has no line manager, and is their agency's only lead.
+    action = late(police_lead, manager, 3)
+    with pytest.raises(ValidationError, match="Nobody can be told"):
+        queue_escalate(actor=manager, actions=everyone(action), reason="No progress")
+    assert not OutboxEntry.objects.exists()

@@ -315,3 +315,46 @@ def test_a_plan_preview_never_writes_and_says_which_rows_are_new(manager: User) 
     assert Action.objects.count() == 2
     again = client.post("/plans/import/", {"file": _upload("plan.csv", content), "source": "Small"})
     assert "0 new actions" in client.get(again["Location"]).content.decode()
+
+
+# -- the queue's and the exception report's paging marks and agency ---------------------------------
+
+# Digits Python's str.isdigit() accepts but int() refuses ("²", "①"), digits of other scripts, past a
+# 64-bit key, negative, not a number, NUL, empty: each a page, never a server error.
+MARKS = [
+    "\u00b2",
+    "\u2460",
+    "\u0663",
+    "99999999999999999999999",
+    str(2**63),
+    "-1",
+    "0",
+    "abc",
+    "1e3",
+    "1%00",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", MARKS)
+def test_a_manager_paging_the_queue_or_the_exception_report_with_a_nonsense_mark_gets_a_page_not_an_error(
+    overdue: Action, manager: User, value: str
+) -> None:
+    client = client_for(manager)
+    for name in ("after", "before", "agency"):
+        for path in ("/queue/", "/queue/export.csv", "/exception-report/"):
+            response = client.get(f"{path}?{name}={quote(value)}&{name}=1")
+            assert response.status_code < 500, (path, name, value)
+            response = client.get(f"{path}?{name}={quote(value)}")
+            assert response.status_code < 500, (path, name, value)
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "99999999999999999999999", "-1", "x"])
+def test_a_manager_ticking_a_forged_item_id_in_the_queue_is_told_to_tick_one(
+    overdue: Action, manager: User, value: str
+) -> None:
+    client = client_for(manager)
+    response = client.post("/queue/bulk/", {"ids": [value], "bulk": "chase"}, follow=True)
+    assert response.status_code == 200
+    assert "Tick at least one item in the queue" in response.content.decode()
+    assert not OutboxEntry.objects.exists()

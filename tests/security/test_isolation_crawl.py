@@ -18,6 +18,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import ApiToken
 from audits.models import (
@@ -235,4 +236,67 @@ def test_no_agency_sees_another_agencys_records_on_any_url(capsys: pytest.Captur
         print(
             f"\nisolation crawl: {requests} requests, {len(leaks)} leaks, {time.monotonic() - started:.0f} s"
         )
+    assert not leaks, "\n".join(leaks)
+
+
+def _text_of(response: Any) -> str:
+    """A response's text; an Excel file's cells, which its zip would hide from a search of the bytes."""
+    body = response.getvalue()
+    if body[:2] != b"PK":
+        return str(body.decode(errors="replace"))
+    import io
+
+    from openpyxl import load_workbook
+
+    cells = load_workbook(io.BytesIO(body), read_only=True).active.iter_rows(values_only=True)  # type: ignore[union-attr]
+    return "\n".join(str(value) for row in cells for value in row if value is not None)
+
+
+def test_a_lead_or_owner_of_another_agency_finds_no_trace_of_it_in_oversight_whatever_they_ask() -> None:
+    """The queue, its exports, the dashboard (drawn), the exception report and the chasing page, asked as
+    a lead and an owner for another agency's rows by every parameter they take (agency=, after=, before=,
+    source=, owner=, sort=): nothing of the other agency (its private text, references, name) comes back."""
+    from oversight.dashboard import draw_partnership_figures
+    from workflows.models import OPEN_STATES
+
+    call_command("seed_demo", verbosity=0)
+    plant_markers()
+    draw_partnership_figures(today=timezone.localdate())
+    leaks = []
+    for viewer in viewers():
+        own = viewer.person.agency_id
+        others = Agency.objects.exclude(pk=own).exclude(kind=Agency.Kind.PARTNERSHIP)
+        client = Client()
+        client.force_login(viewer)
+        for other in others.filter(actions__state__in=OPEN_STATES).distinct():
+            theirs = Action.objects.filter(agency=other, state__in=OPEN_STATES).exclude(owner=viewer)
+            first = theirs.order_by("due_on", "id").first()
+            assert first is not None
+            mine = set(
+                Action.objects.filter(Q(agency_id=own) | Q(owner=viewer)).values_list("reference", flat=True)
+            )
+            references = {r for r in theirs.values_list("reference", flat=True) if len(r) > 3} - mine
+            asks = [
+                f"agency={other.pk}",
+                f"after={first.pk}",
+                f"before={first.pk}",
+                f"after={first.pk}&sort=-due",
+                f"before={first.pk}&sort=ref",
+                f"source={first.recommendation.source_id}",
+                f"owner={first.owner.username if first.owner else 'x'}",
+                f"agency={other.pk}&agency={own}&sort=anything",
+            ]
+            for path in ["/queue/", "/queue/export.csv", "/queue/export.xlsx", "/dashboard/"]:
+                for ask in asks:
+                    response = client.get(f"{path}?{ask}")
+                    text = _text_of(response) if response.status_code == 200 else ""
+                    found = {a for a, _ in MARK.findall(text) if a != str(own)}
+                    named = [other.name] if other.name in text else []
+                    seen = sorted(r for r in references if re.search(rf"\b{re.escape(r)}\b", text))
+                    if found or named or seen:
+                        leaks.append(f"{viewer.username} {path}?{ask}: {found} {named} {seen[:5]}")
+            for path in ["/exception-report/", "/exception-report.pdf", "/chasing/"]:
+                status = client.get(f"{path}?agency={other.pk}&after={first.pk}").status_code
+                if status not in (403, 404):
+                    leaks.append(f"{viewer.username} {path}: {status}")
     assert not leaks, "\n".join(leaks)
