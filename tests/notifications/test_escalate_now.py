@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import ChasePolicy, OutboxEntry
@@ -28,8 +29,8 @@ def heard(action: Action) -> set[tuple[str, str, bool]]:
     )
 
 
-def everyone(action: Action) -> Action:
-    return Action.objects.filter(pk=action.pk)  # type: ignore[return-value]
+def everyone(action: Action) -> QuerySet[Action]:
+    return Action.objects.filter(pk=action.pk)
 
 
 def test_escalating_with_no_business_manager_named_reaches_those_who_sign_off(
@@ -73,7 +74,7 @@ def test_escalating_refuses_when_a_rung_would_reach_nobody_and_writes_nothing(
     with pytest.raises(ValidationError, match="H9"):
         queue_escalate(
             actor=manager,
-            actions=Action.objects.filter(pk__in=[reachable.pk, unreachable.pk]),  # type: ignore[arg-type]
+            actions=Action.objects.filter(pk__in=[reachable.pk, unreachable.pk]),
             reason="Chase",
         )
     assert not OutboxEntry.objects.exists()
