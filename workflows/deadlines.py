@@ -87,23 +87,16 @@ def escalation_policy() -> EscalationPolicy:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every deadline threshold in force, as values: for labels, Python-side answers and the sweep."""
+    """The policy's thresholds as values, for labels and Python-side answers (the settings' ones, RAG's
+    tolerance and due-soon window and a clock's at-risk margin, are read where they apply)."""
 
-    rag_tolerance_days: int
-    due_soon_days: int
-    clock_at_risk_working_days: int
     # Days overdue at which rungs 1, 2 and 3 of the escalation ladder are reached.
     escalation_days: tuple[int, int, int]
 
 
 def thresholds() -> Thresholds:
-    """The thresholds now: settings, and the policy's escalation days (one query)."""
-    return Thresholds(
-        rag_tolerance_days=settings.FOLLOWTHROUGH_RAG_TOLERANCE_DAYS,
-        due_soon_days=settings.FOLLOWTHROUGH_RAG_DUE_SOON_DAYS,
-        clock_at_risk_working_days=settings.FOLLOWTHROUGH_CLOCK_AT_RISK_WORKING_DAYS,
-        escalation_days=escalation_policy().values(),
-    )
+    """The thresholds now: one query, for the policy's escalation days."""
+    return Thresholds(escalation_days=escalation_policy().values())
 
 
 # Overdue and days overdue. Days overdue count calendar days, as the escalation days do.

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from notifications.digests import digest_build
@@ -18,7 +19,8 @@ from oversight.services import queue_escalate
 from oversight.tasks import draw_dashboard
 from tests.factories import ActionFactory
 from tests.workflows.helpers import advance, due
-from workflows.calendar import working_calendar
+from workflows.calendar import WorkingCalendar, working_calendar
+from workflows.clocks import WORKING_DAYS, Clock
 from workflows.deadlines import rung_expression
 from workflows.models import Action
 from workflows.services.actions import action_decide_extension, action_request_extension
@@ -134,3 +136,12 @@ def test_the_action_api_gives_and_filters_by_the_rung_the_queue_shows(owner: Use
     assert levels == {late.pk: 2, soon.pk: 0}
     assert [a["id"] for a in api.get("/api/actions/?escalation=2").json()["results"]] == [late.pk]
     assert [a["id"] for a in api.get("/api/actions/?escalation=0").json()["results"]] == [soon.pk]
+
+
+def test_a_clocks_at_risk_margin_is_a_setting(settings: Settings) -> None:
+    calendar = WorkingCalendar()
+    monday = dt.date(2026, 11, 23)
+    clock = Clock(starts_on=monday, length=4, unit=WORKING_DAYS, calendar=calendar)  # due Friday
+    assert clock.status(monday) == "on track"  # 4 working days left, the default margin is 3
+    settings.FOLLOWTHROUGH_CLOCK_AT_RISK_WORKING_DAYS = 5
+    assert clock.status(monday) == "at risk"
