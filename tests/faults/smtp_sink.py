@@ -6,8 +6,9 @@ is written to RECORD_FILE as one JSON line (recipients, Message-ID, the outbox e
 sender killed after the server accepted a message still has that message counted, as a real mail server
 would have delivered it. MODE_FILE says how to answer, read for every message:
 ``accept`` (250), ``refuse`` (451, try again later), ``refuse-to ADDRESS`` (451 for that recipient only)
-or ``hang`` (read the message and say nothing until
-the mode changes; a sender that gave up by then is not counted as delivered).
+``hang`` (read the message and say nothing until
+the mode changes; a sender that gave up by then is not counted as delivered) or ``hang-deliver`` (the
+same, but the message is delivered even though its sender gave up: the window a resend may come from).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Recorder:
         except FileNotFoundError:
             return "accept"
 
-    def write(self, envelope: Any, outcome: str) -> None:
+    def write(self, envelope: Any, outcome: str, sender_gone: bool = False) -> None:
         headers = BytesParser(policy=default_policy).parsebytes(envelope.original_content, headersonly=True)
         entries = str(headers.get(ENTRIES_HEADER, "")).split()
         line = {
@@ -48,6 +49,7 @@ class Recorder:
             "subject": str(headers.get("Subject", "")),
             "entries": [int(e) for e in entries],
             "outcome": outcome,
+            "sender_gone": sender_gone,
         }
         self.record.write(json.dumps(line) + "\n")
 
@@ -56,12 +58,17 @@ class Recorder:
         if mode == "refuse" or (mode.startswith("refuse-to ") and mode.split()[1] in envelope.rcpt_tos):
             self.write(envelope, "refused")
             return "451 4.3.0 Try again later"
-        if mode == "hang":
-            while self.mode() == "hang":
-                await asyncio.sleep(0.05)
-            if server.transport is None or server.transport.is_closing():
-                self.write(envelope, "abandoned")  # the sender timed out and went away: nothing delivered
-                return "421 Sender went away"
+        if mode in {"hang", "hang-deliver"}:
+            try:
+                while self.mode() == mode:
+                    await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                # The sender timed out and closed the connection (aiosmtpd cancels the session). "hang"
+                # drops the message; "hang-deliver" does the worst a real server does: delivers what a
+                # sender gave up waiting on.
+                gone = mode == "hang-deliver"
+                self.write(envelope, "accepted" if gone else "abandoned", sender_gone=gone)
+                raise
         self.write(envelope, "accepted")
         return "250 2.0.0 Message accepted for delivery"
 
