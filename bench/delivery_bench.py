@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (  # noqa: I001  (sets Django up first)
     clone,
-    data,
     peak_memory_mb,
     prewarm,
     require_postgresql,
     reset_peak_memory,
     server_settings,
+    swept,
     use,
     verdict,
 )
@@ -151,15 +151,13 @@ def main() -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", PORT, False
     n = args.size
-    template, on = data(n)
+    first_day, on = swept(n)
     next_day = working_calendar().add_working_days(on, 1)
     sink = Sink()
     try:
-        clone(template)
-        sweep(on=on, describe=False)
+        clone(first_day)
         day("first day (the first sweep's backlog)", n, sink, args.cap)
-        clone(template)
-        sweep(on=on, describe=False)
+        clone(first_day)
         # The first day's entries delivered (as the worker would have), then the next day's sweep.
         OutboxEntry.objects.update(status=OutboxEntry.Status.SENT)
         with connection.cursor() as cursor:

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (  # noqa: I001  (sets Django up first)
     WORK,
     clone,
-    data,
     peak_memory_mb,
     prewarm,
     require_postgresql,
     server_settings,
+    swept,
     use,
     verdict,
 )
@@ -49,7 +49,6 @@ from django.db import connection
 from django.test import Client
 
 from bench.generate import MANAGER
-from notifications.sweep import sweep
 
 SLOW = 5.0
 
@@ -140,12 +139,9 @@ def export(url: str) -> None:
 
 
 def bench(n: int, runs: int, exports: bool) -> None:
-    template, on = data(n)
+    # The day's chasing done, as on any working day: the outbox (and any stored levels) are real.
+    template, _ = swept(n)
     clone(template)
-    # The day's chasing done, as on any working day: the outbox and escalation levels are real.
-    sweep(on=on, describe=False)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
     prewarm()
     pages = Pages(runs)
     print(f"N={n:,} (median of {runs} warm requests; floor = the trivial page):", flush=True)

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (  # noqa: I001  (sets Django up first)
     clone,
     data,
+    mark_swept,
     peak_memory_mb,
     prewarm,
     require_postgresql,
@@ -48,23 +49,25 @@ from django.test.utils import CaptureQueriesContext
 from audits.models import AgencyReturn
 from bench.generate import insert_select
 from notifications.models import ChasePolicy, OutboxEntry
-from notifications.sweep import Window, business_manager_ids, sweep
+from notifications.ladder import Reach
+from notifications.sweep import sweep
 from workflows.calendar import working_calendar
 from workflows.models import Action, StatutoryClock
 
 NEVER = dt.date(1900, 1, 1)
 
 
-def _dates(window: Window, prefix: str) -> dict[str, Any]:
-    first, second, third = window.rung_dates
+def _dates(policy: ChasePolicy, on: dt.date, prefix: str) -> dict[str, Any]:
+    """The policy's thresholds for a sweep on ``on``, worked out once on the calendar."""
+    calendar = working_calendar()
     return {
-        f"{prefix}": window.on,
-        f"{prefix}_first": window.first_reminder_from,
-        f"{prefix}_second": window.second_reminder_from,
-        f"{prefix}_repeat": window.on - dt.timedelta(days=window.repeat_days),
-        f"{prefix}_r1": first,
-        f"{prefix}_r2": second,
-        f"{prefix}_r3": third,
+        f"{prefix}": on,
+        f"{prefix}_first": calendar.add_working_days(on, policy.first_reminder_working_days),
+        f"{prefix}_second": calendar.add_working_days(on, policy.second_reminder_working_days),
+        f"{prefix}_repeat": on - dt.timedelta(days=policy.overdue_repeat_days),
+        f"{prefix}_r1": on - dt.timedelta(days=policy.escalation_1_days),
+        f"{prefix}_r2": on - dt.timedelta(days=policy.escalation_2_days),
+        f"{prefix}_r3": on - dt.timedelta(days=policy.escalation_3_days),
     }
 
 
@@ -91,18 +94,18 @@ def floor(on: dt.date, previous: dt.date | None) -> int:
     ``previous`` (None: no sweep ever) was the last and nothing changed since: per item, the rule,
     weekly period and rung on both dates, and an entry wherever they differ."""
     policy = ChasePolicy.current()
-    now = Window.for_date(policy, on)
-    before = Window.for_date(policy, previous or NEVER)
+    reach = Reach.current(policy)
     params: dict[str, Any] = {
-        **_dates(now, "d"),
-        **_dates(before, "p"),
-        "repeat": now.repeat_days,
-        "managers": business_manager_ids(policy),
+        **_dates(policy, on, "d"),
+        **_dates(policy, previous or NEVER, "p"),
+        "repeat": policy.overdue_repeat_days,
+        "managers": reach.business_managers,
+        "executives": [e for e in reach.executives if e not in reach.business_managers],
         "action": ContentType.objects.get_for_model(Action).pk,
         "clock": ContentType.objects.get_for_model(StatutoryClock).pk,
         "return": ContentType.objects.get_for_model(AgencyReturn).pk,
     }
-    reach = "({u}.id IS NOT NULL AND {u}.is_active AND {u}.email <> '')"
+    reachable = "({u}.id IS NOT NULL AND {u}.is_active AND {u}.email <> '')"
     paused = (
         "EXISTS (SELECT 1 FROM notifications_chasepause cp WHERE cp.resumed_at IS NULL "
         "AND cp.source_type_id = {t} AND cp.source_id = {i})"
@@ -117,7 +120,7 @@ def floor(on: dt.date, previous: dt.date | None) -> int:
             JOIN auth_user_groups ug ON ug.user_id = u.id
             JOIN auth_group_permissions gp ON gp.group_id = ug.group_id
             JOIN auth_permission perm ON perm.id = gp.permission_id
-            WHERE perm.codename = 'view_agency_work' AND u.is_active
+            WHERE perm.codename = 'view_agency_work' AND u.is_active AND u.email <> ''
         ), items AS (
             SELECT %(action)s AS t, a.id, a.due_on AS due, a.owner_id AS owner, a.agency_id AS agency,
                 r.chair_id AS chair, a.reopened_count AS rnd
@@ -140,12 +143,12 @@ def floor(on: dt.date, previous: dt.date | None) -> int:
                 {_rung("p")} AS rung_p
             FROM items
         ), o AS (
-            SELECT s.*, {reach.format(u="ou")} AS reach_owner,
+            SELECT s.*, {reachable.format(u="ou")} AS reach_owner,
                 CASE WHEN s.owner IS NULL THEN 'it has no owner'
                     WHEN NOT ou.is_active THEN 'its owner''s account is deactivated'
                     ELSE 'its owner has no email address' END AS gap,
-                lm.id AS lm, {reach.format(u="lm")} AS reach_lm,
-                ch.id AS ch, {reach.format(u="ch")} AS reach_ch
+                lm.id AS lm, {reachable.format(u="lm")} AS reach_lm,
+                ch.id AS ch, {reachable.format(u="ch")} AS reach_ch
             FROM s LEFT JOIN auth_user ou ON ou.id = s.owner
             LEFT JOIN workflows_person op ON op.user_id = s.owner
             LEFT JOIN auth_user lm ON lm.id = op.line_manager_id
@@ -170,6 +173,9 @@ def floor(on: dt.date, previous: dt.date | None) -> int:
         UNION ALL
         SELECT {columns}, m, 'escalation_' || rung_d, 0, '', false
         FROM o, unnest(%(managers)s::bigint[]) m WHERE rung_d >= 2 AND rung_d > rung_p
+        UNION ALL
+        SELECT {columns}, x, 'escalation_3', 0, '', false
+        FROM o, unnest(%(executives)s::bigint[]) x WHERE rung_d = 3 AND rung_p < 3
         UNION ALL
         SELECT {columns}, m, 'overdue', per_d, '', false
         FROM o, unnest(%(managers)s::bigint[]) m WHERE {manager_overdue_new}
@@ -266,6 +272,9 @@ def bench(n: int, repeat: int) -> dict[str, Figures]:
         clone(template, swept)
         prewarm()
         first_rows = run_sweep(on, first)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        mark_swept(n)
         clone(template)
         prewarm()
         first_floor_rows = run_floor(on, None, first)
