@@ -6,8 +6,9 @@ crossing their thresholds, weekly overdue chases, rungs reached. People as a par
 of owners have a line manager (a few of whom have no email, so their agency lead hears instead), 2% of
 owners have no email and 1% are deactivated, 0.5% of actions have no owner, two business managers are
 named in the policy, one chair per recommendation (one in five has none), three plans' chasing is
-paused (1.5% of actions), 2% of actions were reopened once. Beside them, 300 rapid reviews with two
-statutory clocks each and 10 audits in fieldwork with 2,000 agency returns owed.
+paused (1.5% of actions), 2% of actions were reopened once. Beside them (from N = 1,000,000; fewer
+below), 300 rapid reviews with two statutory clocks each and 10 audits in fieldwork with 2,000 agency
+returns owed.
 
 Every row is written through `insert_select`, which fills each column the SQL does not name from the
 model's own default, so the generator follows the schema as fields come and go.
@@ -39,6 +40,7 @@ CHAIRS = 20
 PLANS = 200
 PAUSED_PLANS = 3
 RECOMMENDATIONS = 2_000
+# Reviews and audits grow with N up to these (a tiny N stays tiny, for the smoke test).
 REVIEWS = 300
 AUDITS = 10
 CASES_PER_AUDIT = 20
@@ -252,6 +254,7 @@ def generate(n: int, on: dt.date) -> None:
         [PAUSED_PLANS - 1],
     )
 
+    reviews, audits = min(REVIEWS, max(5, n // 3_000)), min(AUDITS, max(1, n // 100_000))
     # Rapid reviews, each with its Panel notification and rapid review clocks, a tenth of them met.
     insert_select(
         RapidReview,
@@ -265,7 +268,7 @@ def generate(n: int, on: dt.date) -> None:
             "state": "'information_gathering'",
         },
         "generate_series(1, %s) g",
-        [on, REVIEWS],
+        [on, reviews],
     )
     review_type = ContentType.objects.get_for_model(RapidReview).pk
     insert_select(
@@ -300,7 +303,7 @@ def generate(n: int, on: dt.date) -> None:
             "state": "'fieldwork'",
         },
         "generate_series(1, %s) g",
-        [on, AUDITS],
+        [on, audits],
     )
     insert_select(
         AuditCase,
