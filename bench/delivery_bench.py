@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (  # noqa: I001  (sets Django up first)
     clone,
     peak_memory_mb,
+    prepare,
     prewarm,
     require_postgresql,
     reset_peak_memory,
@@ -148,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     require_postgresql()
     print(server_settings(), flush=True)
+    prepare([args.size], after_first_sweep=True)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", PORT, False
     n = args.size

@@ -79,7 +79,7 @@ def insert_select(
             continue
         else:
             raise ValueError(f"bench: {model.__name__}.{field.name} needs a value")
-        columns.append(connection.ops.quote_name(field.column))
+        columns.append(connection.ops.quote_name(field.column))  # type: ignore[arg-type]
     unknown = set(values) - {f.name for f in model._meta.concrete_fields}
     if unknown:
         raise ValueError(f"bench: {model.__name__} has no field {sorted(unknown)}")

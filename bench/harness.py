@@ -17,8 +17,10 @@ import os
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import time
+import tokenize
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -85,9 +87,14 @@ def schema_version() -> str:
 
 
 def generator_version(n: int) -> str:
-    """Changes whenever the generator (or the size) changes."""
-    source = (ROOT / "bench" / "generate.py").read_bytes()
-    return hashlib.sha256(str(n).encode() + source).hexdigest()[:16]
+    """Changes whenever the generator's code (not its comments) or the size changes."""
+    with (ROOT / "bench" / "generate.py").open("rb") as source:
+        code = [
+            token.string
+            for token in tokenize.tokenize(source.readline)
+            if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE)
+        ]
+    return hashlib.sha256(json.dumps([n, code]).encode()).hexdigest()[:16]
 
 
 def schema() -> str:
@@ -202,6 +209,22 @@ def swept(n: int) -> tuple[str, dt.date]:
 def mark_swept(n: int) -> None:
     """Say that bench_s<N> is bench_t<N> after its first sweep."""
     mark(f"bench_s{n}", {"from": _comment(f"bench_t{n}")})
+
+
+def prepare(sizes: list[int], *, after_first_sweep: bool = False) -> None:
+    """Make (or check) the templates in a process of their own, so generating or migrating leaves
+    nothing in the measuring process's memory."""
+    make = "swept" if after_first_sweep else "data"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench import harness; "
+            f"[harness.{make}(int(n)) for n in sys.argv[1:]]",
+            *map(str, sizes),
+        ],
+        check=True,
+    )
 
 
 def prewarm() -> None:

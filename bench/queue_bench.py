@@ -36,6 +36,7 @@ from bench.harness import (  # noqa: I001  (sets Django up first)
     WORK,
     clone,
     peak_memory_mb,
+    prepare,
     prewarm,
     require_postgresql,
     server_settings,
@@ -134,7 +135,7 @@ def export(url: str) -> None:
     pages = Pages(1)
     started = time.perf_counter()
     response = pages.client.get(url)
-    size = sum(len(chunk) for chunk in response.streaming_content)  # type: ignore[attr-defined]
+    size = sum(len(chunk) for chunk in response.streaming_content)  # type: ignore[attr-defined,misc]
     print(
         f"{size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s, peak memory {peak_memory_mb():.0f} MB"
     )
@@ -226,6 +227,7 @@ def main() -> None:
         return
     require_postgresql()
     print(server_settings(), flush=True)
+    prepare([args.size], after_first_sweep=True)
     # Served as in production, through the static files manifest: collected once.
     if not (Path(settings.STATIC_ROOT or "") / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)

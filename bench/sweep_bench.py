@@ -33,6 +33,7 @@ from bench.harness import (  # noqa: I001  (sets Django up first)
     data,
     mark_swept,
     peak_memory_mb,
+    prepare,
     prewarm,
     require_postgresql,
     reset_peak_memory,
@@ -181,7 +182,7 @@ def floor(on: dt.date, previous: dt.date | None) -> int:
         FROM o, unnest(%(managers)s::bigint[]) m WHERE {manager_overdue_new}
     """
     # Named parameters in the CTE, one statement; every other outbox column takes its default.
-    entries = connection.ops.compose_sql(entries, params)
+    entries = connection.ops.compose_sql(entries, params)  # type: ignore[attr-defined]  # PostgreSQL's
     return insert_select(
         OutboxEntry,
         {
@@ -300,6 +301,7 @@ def main() -> None:
     args = parser.parse_args()
     require_postgresql()
     print(server_settings(), flush=True)
+    prepare(args.sizes)
     results = {}
     for n in args.sizes:
         results[n] = figures = bench(n, args.repeat)
