@@ -2,9 +2,9 @@
 kept as templates and cloned fresh for each timed run, the server's settings, peak memory, medians.
 
 The server is BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5496, see bench/README.md); the
-databases are bench_schema (migrated, empty), bench_t<N> (generated data), bench_s<N> (after the first
-sweep), all templates, and bench_work_<script> (the run's copy). A template is made again when the
-migrations or the generator change.
+databases are bench_schema_<version> (migrated, empty), bench_t<N> (generated data), bench_s<N>
+(after the first sweep), all templates, and bench_work_<script> (the run's copy). A template is made
+again when the generator changes, and migrated forward when the migrations do.
 Import this module before anything of Django's: it sets the settings up.
 """
 
@@ -99,9 +99,10 @@ def generator_version(n: int) -> str:
 
 def schema() -> str:
     """An empty migrated database, the template every generated one starts from."""
-    name, want = "bench_schema", schema_version()
-    meta = _comment(name)
-    if meta and meta.get("schema") == want:
+    want = schema_version()
+    # Named by its version: checkouts with other migrations keep their own.
+    name = f"bench_schema_{want}"
+    if _comment(name):
         return name
     use("postgres")
     drop(name)
@@ -201,14 +202,9 @@ def swept(n: int) -> tuple[str, dt.date]:
     sweep(on=on, describe=False)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    mark_swept(n)
+    mark(name, {"from": made_from})
     use(name)
     return name, on
-
-
-def mark_swept(n: int) -> None:
-    """Say that bench_s<N> is bench_t<N> after its first sweep."""
-    mark(f"bench_s{n}", {"from": _comment(f"bench_t{n}")})
 
 
 def prepare(sizes: list[int], *, after_first_sweep: bool = False) -> None:
