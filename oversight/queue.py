@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from workflows import deadlines
 from workflows.models import OPEN_STATES, RAG, Action, ProgressNote, Theme
-from workflows.owed import chaseables, recommendation_sources
+from workflows.owed import chaseable_for, chaseables, recommendation_sources
 from workflows.selectors import (
     ActionWithRag,
     action_list,
@@ -43,6 +43,8 @@ SORTS: dict[str, tuple[str, str]] = {
 # and so is Red before Amber; the most escalated are the most overdue.
 SORT_ALIASES: dict[str, str] = {"overdue": "due", "rag": "due", "escalation": "-due"}
 PAGE_SIZE = 25
+# More people than this matching an owner's name are looked up by subquery rather than by their ids.
+OWNER_MATCHES = 500
 # Bounds a filter's number must keep to: more days than this is no real lateness (and a date that far back
 # overflows).
 MAX_DAYS_OVERDUE = 36_500
@@ -117,7 +119,9 @@ def source_types() -> list[tuple[str, str]]:
 
 class QueueFilter(django_filters.FilterSet):
     # The viewer's agencies, set per viewer below: never a list of every agency.
-    agency = django_filters.MultipleChoiceFilter(field_name="agency_id", label="Agency")
+    # distinct=False on every several-values filter: none joins a row in twice, and DISTINCT made the
+    # database sort every row of the queue before the first page.
+    agency = django_filters.MultipleChoiceFilter(field_name="agency_id", label="Agency", distinct=False)
     source_type = django_filters.ChoiceFilter(
         choices=source_types, field_name="recommendation__source_type__model", label="Source type"
     )
@@ -128,12 +132,13 @@ class QueueFilter(django_filters.FilterSet):
     # A name to search for, not a list of every person: a partnership has thousands.
     owner = django_filters.CharFilter(method="filter_owner", label="Owner's name or username")
     rag = django_filters.MultipleChoiceFilter(
-        choices=[(RAG.RED, "Red"), (RAG.AMBER, "Amber")], method="filter_rag", label="RAG"
+        choices=[(RAG.RED, "Red"), (RAG.AMBER, "Amber")], method="filter_rag", label="RAG", distinct=False
     )
     escalation = django_filters.MultipleChoiceFilter(
-        field_name="escalation_level",
+        method="filter_escalation",
         choices=[(str(n), f"Level {n}") for n in range(4)],
         label="Escalation level",
+        distinct=False,
     )
     overdue_min = django_filters.NumberFilter(
         method="filter_overdue_min", label="Days overdue, at least", min_value=0, max_value=MAX_DAYS_OVERDUE
@@ -161,7 +166,12 @@ class QueueFilter(django_filters.FilterSet):
             people = people.filter(
                 Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(username__iexact=word)
             )
-        return actions.filter(owner_id__in=people.values("pk"))
+        # As a list of ids (a name matches few people): as a subquery the planner read the queue in due
+        # order testing each row against it.
+        ids = list(people.values_list("pk", flat=True)[: OWNER_MATCHES + 1])
+        if len(ids) > OWNER_MATCHES:
+            return actions.filter(owner__in=people)
+        return actions.filter(owner_id__in=ids)
 
     def filter_rag(self, actions: QuerySet[Action], name: str, value: list[str]) -> QuerySet[Action]:
         # Everything in the queue is Red or Amber, and which is a matter of the due date alone: as a range
@@ -175,6 +185,28 @@ class QueueFilter(django_filters.FilterSet):
             if RAG.RED in value
             else actions.filter(due_on__gte=red_before)
         )
+
+    def filter_escalation(self, actions: QuerySet[Action], name: str, value: list[str]) -> QuerySet[Action]:
+        """The rung derived in SQL decides; each rung is also given as the range of due dates it can lie
+        in (a superset), so the index reads those rows only instead of deriving the rung of every row
+        before the first match (rung 0 of an unchased action may have any due date)."""
+        levels = sorted({int(level) for level in value})
+        first, second, third = deadlines.thresholds().escalation_days
+        today = timezone.localdate()
+        owed = chaseable_for(Action)
+        chased = owed.open if owed is not None else None
+        not_yet = deadlines.overdue_by(today=today, at_most=first - 1)
+        ranges = {
+            0: not_yet | ~chased if chased is not None else not_yet,
+            1: deadlines.overdue_by(today=today, at_least=first, at_most=second - 1),
+            2: deadlines.overdue_by(today=today, at_least=second, at_most=third - 1),
+            3: deadlines.overdue_by(today=today, at_least=third),
+        }
+        within = Q()
+        for level in levels:
+            within |= ranges[level]
+        # The level is annotated (derived), not a field: named as a lookup the type checker cannot see.
+        return actions.filter(within, **{"escalation_level__in": levels})
 
     def filter_theme(self, actions: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         return serving_theme(actions, Theme(pk=int(value)))
@@ -238,6 +270,15 @@ def _mark(params: Any, name: str) -> int | None:
     return id_from(params.get(name, ""))
 
 
+def _rows(ordered: QuerySet[Any], limit: int) -> list[Any]:
+    """The first ``limit`` rows of ``ordered``: their ids first, from the actions alone, then the rows with
+    everything joined for those ids. A filter the planner misjudges (a derived rung) otherwise had it join
+    every matching row to owners, agencies and sources before sorting them for one page."""
+    ids = list(ordered.values_list("pk", flat=True)[:limit])
+    found = {row.pk: row for row in ordered.filter(pk__in=ids).order_by()}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def keyset_page(
     user: Viewer, actions: QuerySet[Any], params: Any, *, size: int = PAGE_SIZE
 ) -> KeysetPage[Any]:
@@ -251,7 +292,7 @@ def keyset_page(
     mark = after or before
     found = actions_visible_to(user).filter(pk=mark).values_list(key, flat=True).first() if mark else None
     if mark is None or found is None:
-        rows = list(actions[: size + 1])
+        rows = _rows(actions, size + 1)
         return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=False)
     # Forward in the page order after the mark, or backward before it; ">= value" first so the index
     # range starts at the mark, then ties on the value broken by id.
@@ -263,9 +304,9 @@ def keyset_page(
         beyond = Q(**{f"{key}__lte": found}) & ~Q(**{key: found, "id__gte": mark})
     chosen = actions.filter(beyond)
     if forward:
-        rows = list(chosen[: size + 1])
+        rows = _rows(chosen, size + 1)
         return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=True)
-    rows = list(chosen.reverse()[: size + 1])
+    rows = _rows(chosen.reverse(), size + 1)
     return KeysetPage(items=rows[:size][::-1], has_next=True, has_previous=len(rows) > size)
 
 
