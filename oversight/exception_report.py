@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -146,14 +145,18 @@ def exception_report(
     )
 
 
-def exception_report_read(user: Any, *, today: dt.date) -> dt.date | None:
-    """Record that ``user`` read the report on ``today``; the day they read it before (None the first
-    time). Reading it again the same day keeps that day, so a reload still shows the same changes."""
-    with transaction.atomic():
-        reading, created = ExceptionReportReading.objects.select_for_update().get_or_create(
-            user=user, defaults={"read_on": today}
-        )
-        if not created and reading.read_on < today:
-            reading.previous_read_on, reading.read_on = reading.read_on, today
-            reading.save(update_fields=["previous_read_on", "read_on"])
-    return reading.previous_read_on
+def last_reading(user: Any) -> dt.date | None:
+    """The day ``user`` last marked the report read (None if never): the report says what changed since."""
+    return ExceptionReportReading.objects.filter(user_id=user.pk).values_list("read_on", flat=True).first()
+
+
+def since_last_month(today: dt.date) -> dt.date:
+    """For a reader who never marked it read: the first day of last month (the last monthly report)."""
+    first = today.replace(day=1)
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def exception_report_mark_read(*, user: Any, today: dt.date) -> None:
+    """Record that ``user`` read the report on ``today`` (a deliberate act, never a page view: no page
+    writes on GET); the next report compares with this day."""
+    ExceptionReportReading.objects.update_or_create(user=user, defaults={"read_on": today})

@@ -19,13 +19,11 @@ class DashboardSnapshot(models.Model):
 
 
 class ExceptionReportReading(models.Model):
-    """When a person last read the exception report (the page or its PDF), and the reading before that
-    day: the report says what changed since their previous reading. One row a person; only dates, since
-    what changed is worked out from the actions' own dates."""
+    """The day a person last marked the exception report read: the report says what changed since. Only a
+    date, since what changed is worked out from the actions' own dates."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     read_on = models.DateField()
-    previous_read_on = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Exception report read on {self.read_on:%Y-%m-%d}"

@@ -25,7 +25,7 @@ from workflows.views.feedback import show_errors
 from . import services
 from .charts import horizontal_bars
 from .dashboard import RAG_ORDER, dashboard
-from .exception_report import exception_report, exception_report_read
+from .exception_report import exception_report, exception_report_mark_read, last_reading, since_last_month
 from .exports import queue_csv, queue_xlsx
 from .queue import (
     SORT_ALIASES,
@@ -193,8 +193,8 @@ def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html")
     if not request.user.has_perm("workflows.view_all_agencies"):
         raise PermissionDenied("The exception report is for the partnership executive and managers")
     now = timezone.localtime()
-    previous = exception_report_read(request.user, today=now.date())
-    since = _since(request.GET) or previous
+    marked = last_reading(request.user)
+    since = _since(request.GET) or marked or since_last_month(now.date())
     report = exception_report(request.user, request.GET, today=now.date(), since=since, for_pdf=kind == "pdf")
     params = request.GET.copy()
     for mark in ("after", "before"):
@@ -204,6 +204,7 @@ def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html")
         "drawn_at": now,
         "today": now.date(),
         "since_chosen": _since(request.GET) is not None,
+        "marked": marked,
         "query": params.urlencode(),
     }
     if kind == "pdf":
@@ -222,3 +223,14 @@ def exception_report_page(request: AuthenticatedHttpRequest, kind: str = "html")
         response["Content-Disposition"] = f'attachment; filename="exception-report-{now:%Y-%m-%d}.pdf"'
         return response
     return render(request, "oversight/exception_report.html", context)
+
+
+@login_required
+@require_POST
+def exception_report_mark_read_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The reader marks the report read: the next one says what changed since today."""
+    if not request.user.has_perm("workflows.view_all_agencies"):
+        raise PermissionDenied("The exception report is for the partnership executive and managers")
+    exception_report_mark_read(user=request.user, today=timezone.localdate())
+    messages.success(request, "Marked as read: next time the report says what changed since today")
+    return redirect("exception-report")

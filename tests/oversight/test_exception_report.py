@@ -4,6 +4,7 @@ why it was escalated, and what changed since the last one they read."""
 
 import datetime as dt
 import re
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications.models import OutboxEntry, Rule
-from oversight.exception_report import exception_report, exception_report_read
+from oversight.exception_report import exception_report, last_reading
 from oversight.tasks import draw_dashboard
 from tests.factories import ActionFactory, PlanFactory, RecommendationFactory
 from tests.workflows.helpers import advance
@@ -89,23 +90,25 @@ def test_the_report_gives_days_overdue_source_latest_progress_why_escalated_and_
         assert said in page, said
 
 
-def test_the_report_says_what_changed_since_the_last_one_this_person_read(
+def test_the_report_says_what_changed_since_the_reader_last_marked_it_read(
     owner: User, executive: User, manager: User
 ) -> None:
-    first_read = TODAY - dt.timedelta(days=10)
-    assert exception_report_read(executive, today=first_read) is None  # never read before
-    assert exception_report_read(executive, today=first_read) is None  # the same day: still the same
-    _red(owner, 100, "old")  # Red at the last reading too
-    _red(owner, 18, "newly red")  # 8 days overdue at the last reading: Amber then
-    done = advance(_red(owner, 40, "done"), "completed", manager=manager)  # Red then, completed since
-    assert exception_report_read(executive, today=TODAY) == first_read
-    report = exception_report(executive, {}, today=TODAY, since=first_read)
-    assert report.changes is not None and (report.changes.newly_red, report.changes.left) == (1, 1)
-    assert done.reference == "done"
     client = Client()
     client.force_login(executive)
+    # Never marked read: compared with the start of last month, and reading it writes nothing.
+    assert last_reading(executive) is None
+    first_read = TODAY - dt.timedelta(days=10)
+    with mock.patch("oversight.views.timezone.localdate", return_value=first_read):
+        client.post("/exception-report/read/")
+    assert last_reading(executive) == first_read
+    _red(owner, 100, "old")  # Red when it was read too
+    _red(owner, 18, "newly red")  # 8 days overdue when it was read: Amber then
+    advance(_red(owner, 40, "done"), "completed", manager=manager)  # Red then, completed since
+    report = exception_report(executive, {}, today=TODAY, since=first_read)
+    assert report.changes is not None and (report.changes.newly_red, report.changes.left) == (1, 1)
     page = client.get("/exception-report/").content.decode()
-    assert f"Since you last read it on {first_read:%-d %B %Y}" in page
+    assert f"Since you marked it read on {first_read:%-d %B %Y}" in page
+    assert client.get("/exception-report/read/").status_code == 405  # marking it read is a POST
 
 
 def test_the_pdf_is_bounded_and_says_how_many_more_are_on_the_report(
