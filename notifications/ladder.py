@@ -49,6 +49,9 @@ class Reach:
     def current(cls, policy: ChasePolicy) -> Reach:
         return cls(business_managers=business_manager_ids(policy), executives=executive_ids())
 
+    def as_json(self) -> dict[str, list[int]]:
+        return {"business_managers": sorted(self.business_managers), "executives": sorted(self.executives)}
+
 
 def business_manager_ids(policy: ChasePolicy) -> list[int]:
     """The policy's business managers; where none are named, everyone who may sign off actions."""

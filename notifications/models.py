@@ -183,3 +183,37 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_delivery_display()}"
+
+
+class SweepRun(models.Model):
+    """A completed sweep, written in the sweep's own transaction: the next sweep writes only what
+    changed since the last one (see notifications.sweep). A dry run leaves none."""
+
+    sweep_date = models.DateField(db_index=True)
+    # When the run read the items: a change saved after this is "since" for the next run.
+    started_at = models.DateTimeField()
+    # The thresholds the run used (Window) and who stood at the top of the ladder (Reach), so the next
+    # run compares against exactly what this one did, whatever the calendar or policy became since.
+    window = models.JSONField()
+    reach = models.JSONField()
+    added = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-sweep_date", "-started_at"]
+
+    def __str__(self) -> str:
+        return f"Sweep for {self.sweep_date} ({self.added} added)"
+
+
+class SweepPerson(models.Model):
+    """What the last sweep knew of each person that decides who hears (able to be emailed, line manager,
+    agency, agency lead), so the next sweep recomputes in full the items of the people who changed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    state = models.CharField(max_length=100)
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.state}"

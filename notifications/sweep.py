@@ -27,6 +27,7 @@ from workflows.deadlines import DaysSince, rung_expression
 from workflows.owed import Owed, chaseables
 
 from . import ladder
+from .changes import Since, changed_items, record_run, since_last_sweep
 from .ladder import Part, Reach
 from .models import ChasePause, ChasePolicy, OutboxEntry, Rule
 
@@ -67,6 +68,26 @@ class Window:
             second_reminder_from=calendar.add_working_days(on, policy.second_reminder_working_days),
             repeat_days=policy.overdue_repeat_days,
             escalation_days=(policy.escalation_1_days, policy.escalation_2_days, policy.escalation_3_days),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "on": self.on.isoformat(),
+            "first_reminder_from": self.first_reminder_from.isoformat(),
+            "second_reminder_from": self.second_reminder_from.isoformat(),
+            "repeat_days": self.repeat_days,
+            "escalation_days": list(self.escalation_days),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Window:
+        day = dt.date.fromisoformat
+        return cls(
+            on=day(data["on"]),
+            first_reminder_from=day(data["first_reminder_from"]),
+            second_reminder_from=day(data["second_reminder_from"]),
+            repeat_days=data["repeat_days"],
+            escalation_days=tuple(data["escalation_days"]),  # type: ignore[arg-type]
         )
 
     def rung(self, due: str) -> Case:
@@ -158,8 +179,39 @@ def entries(
     ).values_list(*(f"e_{c}" for c in COLUMNS))
 
 
-def _planned_rows(spec: Owed, window: Window, reach: Reach, created_at: dt.datetime) -> QuerySet[Any]:
-    """Every entry the items of one chaseable kind are owed on the window's date, as one query."""
+def _news(items: QuerySet[Any], spec: Owed, window: Window, since: Since) -> QuerySet[Any]:
+    """The items whose entries today may not be in the outbox yet: those whose rule, period or rung
+    moved since the last sweep's date, those that were outside its reminder window, and those whose
+    inputs changed since it read them (notifications.changes). For every other item today's entries
+    are exactly the last sweep's, which it recorded."""
+    assert since.run is not None
+    then, due = Window.from_json(since.run.window), spec.due_field
+    items = items.annotate(
+        n_rule=window.owner_rule(due),
+        t_rule=then.owner_rule(due),
+        n_period=window.owner_period(due),
+        t_period=then.owner_period(due),
+        t_rung=then.rung(due),
+    )
+    moved = (
+        Q(**{f"{due}__gt": then.first_reminder_from})
+        | ~Q(n_rule=F("t_rule"))
+        | ~Q(n_period=F("t_period"))
+        | ~Q(rung=F("t_rung"))
+    )
+    return items.filter(moved | changed_items(spec, since))
+
+
+def _planned_rows(
+    spec: Owed,
+    window: Window,
+    reach: Reach,
+    created_at: dt.datetime,
+    since: Since | None = None,
+    item_type_id: int | None = None,
+) -> QuerySet[Any]:
+    """Every entry the items of one chaseable kind are owed on the window's date, as one query; with
+    ``since`` (the last sweep and what changed after it), only the items that may owe something new."""
     due = spec.due_field
     items = spec.model._default_manager.filter(spec.open).filter(
         **{f"{due}__isnull": False, f"{due}__lte": window.first_reminder_from}
@@ -172,12 +224,15 @@ def _planned_rows(spec: Owed, window: Window, reach: Reach, created_at: dt.datet
         )
         items = items.exclude(Exists(paused))
     items = items.annotate(rung=window.rung(due)).order_by()
+    if since is not None and not since.everything:
+        items = _news(items, spec, window, since)
     parts = [
         *ladder.owner_parts(items, spec, rule=window.owner_rule(due)),
         *ladder.rung_parts(items, spec, reach),
         *ladder.repeat_parts(items, reach),
     ]
-    item_type_id = ContentType.objects.get_for_model(spec.model).pk
+    if item_type_id is None:
+        item_type_id = ContentType.objects.get_for_model(spec.model).pk
     period = window.owner_period(due)
     first, *rest = [
         entries(
@@ -211,9 +266,11 @@ class SweepResult:
 def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> SweepResult:
     """Write to the outbox what every open chaseable item is owed on ``on``; with ``dry_run``, only say.
 
-    Guarantees: each entry is written at most once whatever the number of runs, concurrent or not; the
-    query count does not depend on the number of items. Without ``describe`` no entry is loaded into
-    Python, so memory stays flat however many items are owed.
+    Guarantees: each entry is written at most once whatever the number of runs, concurrent or not; a
+    catch-up after missed days writes only the current rung; the query count does not depend on the
+    number of items; the cost follows the day's news: only items whose rule, period or rung moved since
+    the last completed sweep, or whose inputs changed, are computed (notifications.changes). Without
+    ``describe`` no entry is loaded into Python, so memory stays flat however many items are owed.
     """
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
@@ -223,8 +280,11 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     count = 0
     cols = ", ".join(COLUMNS)
     with transaction.atomic():
-        for spec in chaseables():
-            rows = _planned_rows(spec, window, reach, created_at)
+        since = since_last_sweep(on=on, reach=reach, now=created_at)
+        specs = chaseables()
+        types = ContentType.objects.get_for_models(*(spec.model for spec in specs))
+        for spec in specs:
+            rows = _planned_rows(spec, window, reach, created_at, since, types[spec.model].pk)
             sql, params = _sql(rows)
             with connection.cursor() as cursor:
                 # The unique key decides what is new, one index probe a candidate: predictable whatever
@@ -242,6 +302,8 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
         if dry_run:
             # A dry run is the real insert, rolled back: it can never disagree with a real run.
             transaction.set_rollback(True)
+        else:
+            record_run(on=on, started_at=created_at, window=window.as_json(), reach=reach, added=count)
     return SweepResult(
         sweep_date=on,
         dry_run=dry_run,

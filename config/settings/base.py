@@ -266,6 +266,9 @@ SPECTACULAR_SETTINGS = {
 # RAG tolerance: how many days past due an action may be before it turns Red (the business plan's
 # "acceptable tolerance").
 FOLLOWTHROUGH_RAG_TOLERANCE_DAYS = env.int("FOLLOWTHROUGH_RAG_TOLERANCE_DAYS", default=14)
+# The sweep recomputes in full every item changed since the last sweep read them, less this margin: a
+# change saved just before that sweep read the items but committed just after was not seen by it.
+FOLLOWTHROUGH_SWEEP_CHANGE_MARGIN_SECONDS = env.int("FOLLOWTHROUGH_SWEEP_CHANGE_MARGIN_SECONDS", default=900)
 # An action due within this many days with no progress note in the same period is Amber.
 FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", default=14)
 # A running statutory clock with fewer working days left than this is at risk.
