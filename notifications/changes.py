@@ -86,34 +86,37 @@ def _agency(state: str) -> int | None:
     return int(field) if field else None
 
 
-def since_last_sweep(*, on: dt.date, reach: Reach, now: dt.datetime) -> Since:
-    """Compare people with the snapshot, bring it up to date (inside the sweep's transaction, so a dry
-    run or a failed sweep leaves it as it was), and say what changed after the last sweep read them.
-    Each snapshot row keeps when it last changed, so a sweep for another date in between (a rerun of
-    an old date) cannot hide a change from the next sweep."""
+def since_last_sweep(*, on: dt.date, reach: Reach, now: dt.datetime, record: bool) -> Since:
+    """What changed since the last sweep read the items. With ``record`` (a sweep, inside its
+    transaction, so a dry run or a failed sweep leaves it as it was) the people snapshot is brought up
+    to date; without (a page's preview) nothing is written. Each snapshot row keeps when it last
+    changed, so a sweep for another date in between (a rerun of an old date) cannot hide a change from
+    the next sweep."""
     run = last_sweep(on)
     people = _people_now()
     before = dict(SweepPerson.objects.values_list("user_id", "state"))
     changed = [pk for pk in people.keys() | before.keys() if people.get(pk) != before.get(pk)]
-    SweepPerson.objects.filter(user_id__in=[pk for pk in changed if pk not in people]).delete()
-    SweepPerson.objects.bulk_create(
-        [SweepPerson(user_id=pk, state=people[pk], changed_at=now) for pk in changed if pk in people],
-        update_conflicts=True,
-        unique_fields=["user"],
-        update_fields=["state", "changed_at"],
-    )
+    if record:
+        SweepPerson.objects.filter(user_id__in=[pk for pk in changed if pk not in people]).delete()
+        SweepPerson.objects.bulk_create(
+            [SweepPerson(user_id=pk, state=people[pk], changed_at=now) for pk in changed if pk in people],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["state", "changed_at"],
+        )
     if run is None or run.reach != reach.as_json():
         return Since(run=run, everything=True, people=[], agencies=[])
     since = Since(run=run, everything=False, people=[], agencies=[])
-    moved = list(SweepPerson.objects.filter(changed_at__gt=since.read_at).values_list("user_id", "state"))
+    moved = dict(SweepPerson.objects.filter(changed_at__gt=since.read_at).values_list("user_id", "state"))
+    moved.update({pk: people.get(pk, before.get(pk, "")) for pk in changed})
     if len(moved) > MANY_PEOPLE:
         return Since(run=run, everything=True, people=[], agencies=[])
     # A lead who left an agency leaves it no entry to write; one who joined is news for its items.
-    agencies = {_agency(state) for _, state in moved}
+    agencies = {_agency(state) for state in moved.values() if state}
     return Since(
         run=run,
         everything=False,
-        people=sorted(pk for pk, _ in moved),
+        people=sorted(moved),
         agencies=sorted(a for a in agencies if a is not None),
     )
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,24 +13,18 @@ from django.utils import timezone
 from workflows.owed import chaseables
 
 from .models import ChasePause, Digest, OutboxEntry
-from .sweep import PlannedEntry, sweep_preview
+from .sweep import Preview, sweep_preview
+
+PREVIEW_PEOPLE_PER_PAGE = 50
 
 
-@dataclass(frozen=True)
-class Preview:
-    entries: list[PlannedEntry]
-    per_person: list[tuple[str, int]]
-    per_rule: list[tuple[str, int]]
-
-
-def first_sweep_preview() -> Preview:
-    """What today's sweep would send, counted per person and per rung: read only, so the page never
-    writes (a rolled-back sweep still took SQLite's write lock on every view)."""
-    entries = sweep_preview(on=timezone.localdate())
-    return Preview(
-        entries=entries,
-        per_person=Counter(e.recipient for e in entries).most_common(),
-        per_rule=sorted(Counter(e.rule for e in entries).items()),
+def first_sweep_preview(*, page: int = 1) -> Preview:
+    """What today's sweep would send, counted per person (a page at a time) and per rung, in SQL and
+    read only: the page never writes, and never loads the entries themselves."""
+    return sweep_preview(
+        on=timezone.localdate(),
+        offset=(max(page, 1) - 1) * PREVIEW_PEOPLE_PER_PAGE,
+        limit=PREVIEW_PEOPLE_PER_PAGE,
     )
 
 

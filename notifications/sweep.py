@@ -280,7 +280,7 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     count = 0
     cols = ", ".join(COLUMNS)
     with transaction.atomic():
-        since = since_last_sweep(on=on, reach=reach, now=created_at)
+        since = since_last_sweep(on=on, reach=reach, now=created_at, record=True)
         specs = chaseables()
         types = ContentType.objects.get_for_models(*(spec.model for spec in specs))
         for spec in specs:
@@ -366,27 +366,58 @@ def escalate_now(*, items: QuerySet[Any], spec: Owed, gap: str, at: dt.datetime)
 KEY = ["item_type_id", "item_id", "recipient_id", "rule", "due_on", "period", "round"]
 
 
-def sweep_preview(*, on: dt.date) -> list[PlannedEntry]:
-    """What a sweep on ``on`` would add, read without writing anything, so a page may show it on GET: the
-    very rows the sweep would insert, less those whose key the outbox already holds, each key once (the
-    first, as ON CONFLICT DO NOTHING keeps the first)."""
+@dataclass(frozen=True)
+class Preview:
+    """What a sweep would add, counted: in all, per rule, and per person (one page of them, most first)."""
+
+    total: int
+    per_rule: list[tuple[str, int]]
+    people: int
+    per_person: list[tuple[str, int]]
+
+
+def sweep_preview(*, on: dt.date, offset: int = 0, limit: int = 50) -> Preview:
+    """What a sweep on ``on`` would add, counted in SQL and read without writing anything, so a page may
+    show it on GET: the very rows the sweep would insert (the day's news only, once a sweep has run),
+    less those whose key the outbox already holds, each key once. A fixed few queries whatever the
+    number of items or people; the people come a page at a time."""
     policy = ChasePolicy.current()
     window = Window.for_date(policy, on)
     reach = Reach.current(policy)
     created_at = timezone.now()
+    since = since_last_sweep(on=on, reach=reach, now=created_at, record=False)
+    specs = chaseables()
+    types = ContentType.objects.get_for_models(*(spec.model for spec in specs))
+    parts: list[str] = []
+    params: list[Any] = []
+    for n, spec in enumerate(specs):
+        sql, part_params = _sql(_planned_rows(spec, window, reach, created_at, since, types[spec.model].pk))
+        parts.append(f"SELECT * FROM ({sql}) AS p{n}")
+        params += part_params
+    key = ", ".join(f"p.e_{c}" for c in KEY)
     already = " AND ".join(f"o.{c} = p.e_{c}" for c in KEY)
-    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for spec in chaseables():
-        sql, params = _sql(_planned_rows(spec, window, reach, created_at))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT * FROM ({sql}) AS p "
-                f"WHERE NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {already})",
-                params,
-            )
-            for row in cursor.fetchall():
-                found.setdefault(tuple(row[COLUMNS.index(c)] for c in KEY), row)
-    return _describe(list(found.values()))
+    new = (
+        f"SELECT DISTINCT {key} FROM ({' UNION ALL '.join(parts)}) AS p "
+        f"WHERE NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {already})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT e_rule, COUNT(*) FROM ({new}) AS n GROUP BY e_rule ORDER BY e_rule", params)
+        per_rule = [(rule, count) for rule, count in cursor.fetchall()]
+        cursor.execute(f"SELECT COUNT(DISTINCT e_recipient_id) FROM ({new}) AS n", params)
+        (people,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT e_recipient_id, COUNT(*) AS c FROM ({new}) AS n GROUP BY e_recipient_id "
+            f"ORDER BY c DESC, e_recipient_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        page = cursor.fetchall()
+    names = dict(User.objects.filter(pk__in=[pk for pk, _ in page]).values_list("pk", "username"))
+    return Preview(
+        total=sum(count for _, count in per_rule),
+        per_rule=per_rule,
+        people=people,
+        per_person=[(names.get(pk, str(pk)), count) for pk, count in page],
+    )
 
 
 def _describe(rows: list[tuple[Any, ...]]) -> list[PlannedEntry]:

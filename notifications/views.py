@@ -55,12 +55,18 @@ def chasing_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     delivery = selectors.delivery_state(now=now)
     waited = delivery.waited(now)
+    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    preview = selectors.first_sweep_preview(page=page)
+    per_page = selectors.PREVIEW_PEOPLE_PER_PAGE
     return render(
         request,
         "notifications/chasing.html",
         {
             "policy": policy,
-            "preview": selectors.first_sweep_preview(),
+            "preview": preview,
+            "page": page,
+            "previous_page": page - 1 if page > 1 else None,
+            "next_page": page + 1 if page * per_page < preview.people else None,
             "pauses": selectors.active_pauses(),
             "sources": selectors.pausable_sources(),
             "undated": selectors.needs_a_date(),

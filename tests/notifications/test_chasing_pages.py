@@ -4,14 +4,17 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.models import ChasePause, ChasePolicy, OutboxEntry
-from tests.factories import ActionFactory
+from notifications import selectors
+from notifications.models import ChasePause, ChasePolicy, OutboxEntry, SweepPerson, SweepRun
+from tests.factories import ActionFactory, person_in
 from tests.workflows.helpers import advance
-from workflows.models import Plan
+from workflows.models import Agency, Plan
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +80,36 @@ def test_chasing_pages_are_403_for_anyone_but_managers(
     assert ChasePolicy.current().confirmed_at is None
     assert not ChasePause.objects.exists()
     assert not mail.outbox
+
+
+def test_the_chasing_page_counts_in_sql_lists_people_a_page_at_a_time_and_writes_nothing(
+    client: Client,
+    imported_plan: Plan,
+    manager: User,
+    police: Agency,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(selectors, "PREVIEW_PEOPLE_PER_PAGE", 1)
+    ChasePolicy.current().business_managers.set([manager])
+    client.force_login(manager)
+    first = client.get(reverse("chasing")).content.decode()
+    assert "to 2 people" in first  # the owner and the business manager
+    assert "police.owner" in first and ">manager<" not in first and "?page=2" in first
+    second = client.get(reverse("chasing"), {"page": 2}).content.decode()
+    assert ">manager<" in second and "police.owner" not in second
+    # However many items are owed, the page asks the same few questions and never loads the entries.
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("chasing"))
+    for days in range(-60, -10):
+        advance(
+            ActionFactory.create(
+                owner=person_in(police), due_on=timezone.localdate() + dt.timedelta(days=days)
+            ),
+            "in_progress",
+            manager=manager,
+        )
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("chasing"))
+    assert len(many) == len(few)
+    assert not OutboxEntry.objects.exists()
+    assert not SweepPerson.objects.exists() and not SweepRun.objects.exists()
