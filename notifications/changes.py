@@ -161,7 +161,7 @@ def changed_items(spec: Owed, since: Since) -> Q:
             spec.source_type_field,
             spec.source_id_field,
             spec.round_field,
-            *_q_paths(spec.open),
+            *(_q_paths(spec.open) if spec.open is not None else ()),
         )
         if p
     ]
