@@ -103,9 +103,15 @@ class OutboxEntry(models.Model):
         REDIRECTED = "redirected", "Passed on"
 
     # Every index slows the sweep's bulk insert, so the outbox keeps only those its queries use: the
-    # unique key, (status, recipient) for delivery, (item_type, item_id, created_at) for timelines.
-    # Django's automatic foreign-key indexes would duplicate them.
-    item_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False)
+    # unique key (whose (item_type, item_id) prefix also serves an item's timeline: a few rows to sort),
+    # (status, recipient) for delivery, and the partial digest index. Django's automatic foreign-key
+    # indexes would duplicate them.
+    # Foreign keys: a constraint is checked for every inserted row at commit. The item type's does not
+    # earn it: the sweep writes ids it just read from ContentType, and content types of registered
+    # models are never deleted (the ORM's PROTECT still guards a delete). The recipient's does: a
+    # person deleted while a sweep runs must not leave entries no one can deliver, and the check is a
+    # probe of the users' primary key, small and hot. The digest is set at delivery, not at insert.
+    item_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     item_id = models.PositiveBigIntegerField()
     item = GenericForeignKey("item_type", "item_id")
     recipient = models.ForeignKey(
@@ -142,7 +148,6 @@ class OutboxEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "recipient"]),
-            models.Index(fields=["item_type", "item_id", "created_at"]),
             # A digest is built from the entries its claim tied to it; partial, so the sweep's inserts
             # (no digest yet) never touch it.
             models.Index(
@@ -217,3 +222,44 @@ class SweepPerson(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.state}"
+
+
+class OutboxArchive(models.Model):
+    """Entries sent longer ago than the retention period, moved out of the outbox so that the table the
+    sweep writes and delivery reads stays the size of what is in flight.
+
+    Only the key and what a timeline shows are kept. The key must stay: a later sweep can compute an
+    entry it already sent (the third rung is owed every day the item stays there; an item changed in any
+    way is computed afresh), and the outbox's unique key cannot reject what is no longer in it, so the
+    sweep also refuses a key the archive holds (notifications.sweep).
+    """
+
+    item_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False, db_constraint=False)
+    item_id = models.PositiveBigIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    due_on = models.DateField()
+    period = models.PositiveIntegerField(default=0)
+    round = models.PositiveIntegerField(default=0)
+    sweep_date = models.DateField()
+    gap = models.CharField(max_length=200, blank=True)
+    is_copy = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_type", "item_id", "recipient", "rule", "due_on", "period", "round"],
+                name="outbox_archive_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()} for {self.item_type_id} {self.item_id} to {self.recipient_id}"

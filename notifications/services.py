@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from workflows.transitions import record_refusal
 
-from .models import ChasePause, ChasePolicy, NotificationPreference
+from .models import ChasePause, ChasePolicy, NotificationPreference, OutboxEntry
 from .sweep import SweepResult, sweep
 from .tasks import request_delivery
 
@@ -127,3 +128,42 @@ def preference_set(*, user: User, delivery: str) -> NotificationPreference:
         user=user, defaults={"delivery": delivery}
     )
     return preference
+
+
+# The archive keeps what a timeline shows and the key; a sent entry is never changed again.
+_ARCHIVED = ", ".join(
+    [
+        "item_type_id",
+        "item_id",
+        "recipient_id",
+        "rule",
+        "due_on",
+        "period",
+        "round",
+        "sweep_date",
+        "gap",
+        "is_copy",
+        "created_at",
+        "sent_at",
+    ]
+)
+
+
+def outbox_archive_sent(*, before: datetime.datetime) -> int:
+    """Move the entries sent before ``before`` from the outbox to its archive, in one transaction.
+
+    Exactly once still holds for anything a later sweep could write: the sweep refuses a key the archive
+    holds as it refuses one the outbox holds, and this takes the same lock as the sweep, so a key is
+    never between the two while a sweep checks it. Entries still to go, or that failed, stay."""
+    sent = "FROM notifications_outboxentry WHERE status = %s AND sent_at < %s"
+    params: list[Any] = [str(OutboxEntry.Status.SENT), before]
+    with transaction.atomic():
+        ChasePolicy.objects.select_for_update().filter(pk=ChasePolicy.current().pk).first()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO notifications_outboxarchive ({_ARCHIVED}) SELECT {_ARCHIVED} {sent} "
+                "ON CONFLICT DO NOTHING",
+                params,
+            )
+            cursor.execute(f"DELETE {sent}", params)
+            return max(cursor.rowcount, 0)

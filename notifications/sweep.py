@@ -31,6 +31,13 @@ from .changes import Since, changed_items, record_run, since_last_sweep
 from .ladder import Part, Reach
 from .models import ChasePause, ChasePolicy, OutboxEntry, Rule
 
+# The outbox's unique key (OutboxEntry's "outbox_entry_once"): what decides that an entry is new.
+KEY = ["item_type_id", "item_id", "recipient_id", "rule", "due_on", "period", "round"]
+# Planned rows ("p") whose key the archive of long-sent entries does not hold (also SQLite's WHERE
+# before an upsert clause on INSERT ... SELECT).
+NOT_ARCHIVED = "NOT EXISTS (SELECT 1 FROM notifications_outboxarchive a WHERE {})".format(
+    " AND ".join(f"a.{c} = p.e_{c}" for c in KEY)
+)
 COLUMNS = [
     "item_type_id",
     "item_id",
@@ -280,6 +287,9 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
     count = 0
     cols = ", ".join(COLUMNS)
     with transaction.atomic():
+        # One writer of keys at a time with the archiving (notifications.services.outbox_archive_sent):
+        # a key moved to the archive after this statement's snapshot would pass both checks below.
+        ChasePolicy.objects.select_for_update().filter(pk=policy.pk).first()
         since = since_last_sweep(on=on, reach=reach, now=created_at, record=True)
         specs = chaseables()
         types = ContentType.objects.get_for_models(*(spec.model for spec in specs))
@@ -289,11 +299,12 @@ def sweep(*, on: dt.date, dry_run: bool = False, describe: bool = True) -> Sweep
             with connection.cursor() as cursor:
                 # The unique key decides what is new, one index probe a candidate: predictable whatever
                 # the table's statistics say (an anti-join here went quadratic on stale statistics).
-                # SQLite needs a WHERE before an upsert clause on INSERT ... SELECT. No DISTINCT: DO
-                # NOTHING also skips a row that repeats one earlier in the same statement.
+                # No DISTINCT: DO NOTHING also skips a row that repeats one earlier in the same
+                # statement. A key sent long ago and archived is refused too (NOT ARCHIVED): a later
+                # sweep can compute it again (the third rung every day, a changed item in full).
                 cursor.execute(
                     f"INSERT INTO notifications_outboxentry ({cols}) SELECT * FROM ({sql}) AS p "
-                    f"WHERE true ON CONFLICT DO NOTHING{f' RETURNING {cols}' if describe else ''}",
+                    f"WHERE {NOT_ARCHIVED} ON CONFLICT DO NOTHING{f' RETURNING {cols}' if describe else ''}",
                     params,
                 )
                 found = cursor.fetchall() if describe else []
@@ -362,10 +373,6 @@ def escalate_now(*, items: QuerySet[Any], spec: Owed, gap: str, at: dt.datetime)
         return [row[0] for row in cursor.fetchall()]
 
 
-# The outbox's unique key (OutboxEntry's "outbox_entry_once"): what decides that an entry is new.
-KEY = ["item_type_id", "item_id", "recipient_id", "rule", "due_on", "period", "round"]
-
-
 @dataclass(frozen=True)
 class Preview:
     """What a sweep would add, counted: in all, per rule, and per person (one page of them, most first)."""
@@ -398,7 +405,7 @@ def sweep_preview(*, on: dt.date, offset: int = 0, limit: int = 50) -> Preview:
     already = " AND ".join(f"o.{c} = p.e_{c}" for c in KEY)
     new = (
         f"SELECT DISTINCT {key} FROM ({' UNION ALL '.join(parts)}) AS p "
-        f"WHERE NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {already})"
+        f"WHERE NOT EXISTS (SELECT 1 FROM notifications_outboxentry o WHERE {already}) AND {NOT_ARCHIVED}"
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT e_rule, COUNT(*) FROM ({new}) AS n GROUP BY e_rule ORDER BY e_rule", params)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import partial
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -31,6 +33,15 @@ def sweep_today() -> int:
     result = sweep(on=today, describe=False)
     request_delivery()
     return result.count
+
+
+@shared_task(acks_late=True)
+def archive_sent_entries() -> int:
+    """Nightly: entries sent longer ago than FOLLOWTHROUGH_OUTBOX_RETENTION_DAYS leave the outbox."""
+    from .services import outbox_archive_sent
+
+    days = settings.FOLLOWTHROUGH_OUTBOX_RETENTION_DAYS
+    return outbox_archive_sent(before=timezone.now() - dt.timedelta(days=days))
 
 
 @shared_task(

@@ -55,7 +55,8 @@ def chasing_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     delivery = selectors.delivery_state(now=now)
     waited = delivery.waited(now)
-    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    # A page number past any real list is the last page anyone could ask for, never an overflow.
+    page = min(int(request.GET["page"]), 100_000) if request.GET.get("page", "").isdigit() else 1
     preview = selectors.first_sweep_preview(page=page)
     per_page = selectors.PREVIEW_PEOPLE_PER_PAGE
     return render(

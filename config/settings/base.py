@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    "archive-sent-entries": {
+        "task": "notifications.tasks.archive_sent_entries",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "deliver-waiting-digests": {
         "task": "notifications.tasks.deliver_digests",
         "schedule": 5 * 60,
@@ -269,6 +274,8 @@ FOLLOWTHROUGH_RAG_TOLERANCE_DAYS = env.int("FOLLOWTHROUGH_RAG_TOLERANCE_DAYS", d
 # The sweep recomputes in full every item changed since the last sweep read them, less this margin: a
 # change saved just before that sweep read the items but committed just after was not seen by it.
 FOLLOWTHROUGH_SWEEP_CHANGE_MARGIN_SECONDS = env.int("FOLLOWTHROUGH_SWEEP_CHANGE_MARGIN_SECONDS", default=900)
+# Sent outbox entries older than this move to the archive (their keys still refuse a second sending).
+FOLLOWTHROUGH_OUTBOX_RETENTION_DAYS = env.int("FOLLOWTHROUGH_OUTBOX_RETENTION_DAYS", default=90)
 # An action due within this many days with no progress note in the same period is Amber.
 FOLLOWTHROUGH_RAG_DUE_SOON_DAYS = env.int("FOLLOWTHROUGH_RAG_DUE_SOON_DAYS", default=14)
 # A running statutory clock with fewer working days left than this is at risk.
