@@ -48,6 +48,7 @@ OWNER_MATCHES = 500
 # Bounds a filter's number must keep to: more days than this is no real lateness (and a date that far back
 # overflows).
 MAX_DAYS_OVERDUE = 36_500
+OWNER_SEARCH_MAX = 200
 
 
 def may_see_queue(user: Viewer) -> bool:
@@ -129,8 +130,11 @@ class QueueFilter(django_filters.FilterSet):
         field_name="recommendation__source_id", label="Source (id)", min_value=1, max_value=MAX_ID
     )
     theme = django_filters.ChoiceFilter(method="filter_theme", label="Theme or strategic priority")
-    # A name to search for, not a list of every person: a partnership has thousands.
-    owner = django_filters.CharFilter(method="filter_owner", label="Owner's name or username")
+    # A name to search for, not a list of every person: a partnership has thousands. Bounded, as each
+    # word is a condition: a thousand of them overflowed the database's expression limit.
+    owner = django_filters.CharFilter(
+        method="filter_owner", label="Owner's name or username", max_length=OWNER_SEARCH_MAX
+    )
     rag = django_filters.MultipleChoiceFilter(
         choices=[(RAG.RED, "Red"), (RAG.AMBER, "Amber")], method="filter_rag", label="RAG", distinct=False
     )
