@@ -186,61 +186,78 @@ def _deliver_to(recipient: User, batch: Batch, result: DeliveryResult) -> None:
 def _send(
     recipient: User, scope: Q, batch: Batch, result: DeliveryResult, *, escalations_only: bool = False
 ) -> None:
-    """Claim the person's ready entries within ``scope``, build their digest and send it; the claim
-    commits only if the mail server accepted the message."""
+    """Claim the person's ready entries within ``scope``, build their digest and send it, all in one
+    transaction: the claim commits only if the mail server accepted the message."""
     failure: Exception | None = None
+    gap = ""
     with transaction.atomic():
         if not _locked(recipient.pk):
             return  # another worker is delivering to this person
         digest = Digest.objects.create(recipient=recipient, subject="", text="", sent_at=batch.now)
         claimed = (
             OutboxEntry.objects.filter(ready(batch.now), scope, recipient=recipient)
+            # Reachable now, not only when the batch began: someone deactivated mid-run is passed on.
+            .filter(recipient__is_active=True)
+            .exclude(recipient__email="")
             .order_by()
             .update(
                 status=OutboxEntry.Status.SENT, sent_at=batch.now, digest=digest, attempts=F("attempts") + 1
             )
         )
         if not claimed:
-            transaction.set_rollback(True)  # nothing (left) to send
-            return
-        entries = OutboxEntry.objects.filter(digest=digest)
-        content = digest_build(
-            recipient,
-            entries,
-            today=batch.today,
-            calendar=batch.calendar,
-            rung=batch.window.rung("due_on"),
-            escalations_only=escalations_only,
-        )
-        headers = {"Message-ID": content.message_id}
-        if settings.FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER:
-            ids = entries.order_by("id").values_list("id", flat=True)
-            headers["X-Followthrough-Entries"] = " ".join(str(pk) for pk in ids.iterator())
-        message = EmailMultiAlternatives(
-            content.subject,
-            content.text,
-            settings.DEFAULT_FROM_EMAIL,
-            [recipient.email],
-            connection=batch.mail_connection,
-            headers=headers,
-        )
-        message.attach_alternative(content.html, "text/html")
-        try:
-            if message.send() != 1:
-                raise NotAccepted("the mail backend sent the digest to nobody")
-        except (smtplib.SMTPException, OSError, NotAccepted) as exc:
-            # Nothing was accepted: the claim is undone and the failure counted below.
+            # Nothing (left) to send, or they cannot be reached now.
+            gap = _unreachable(User.objects.get(pk=recipient.pk))
             transaction.set_rollback(True)
-            failure = exc
         else:
-            Digest.objects.filter(pk=digest.pk).update(
-                subject=content.subject[:200], text=content.text, message_id=content.message_id
-            )
-            result.sent += 1
-            result.entries_sent += claimed
+            failure = _build_and_send(recipient, digest, batch, escalations_only=escalations_only)
+            if failure is None:
+                result.sent += 1
+                result.entries_sent += claimed
+            else:
+                transaction.set_rollback(True)  # nothing was accepted: the claim is undone
+    if gap:
+        _pass_on(recipient, gap, batch)
     if failure is not None:
         _count_failure(recipient, scope, failure, batch)
         result.failed += 1
+
+
+def _build_and_send(
+    recipient: User, digest: Digest, batch: Batch, *, escalations_only: bool
+) -> Exception | None:
+    """Build the digest from the entries its claim tied to it and send it: the mail server's refusal,
+    if any, for the caller to undo the claim."""
+    entries = OutboxEntry.objects.filter(digest=digest)
+    content = digest_build(
+        recipient,
+        entries,
+        today=batch.today,
+        calendar=batch.calendar,
+        rung=batch.window.rung("due_on"),
+        escalations_only=escalations_only,
+    )
+    headers = {"Message-ID": content.message_id}
+    if settings.FOLLOWTHROUGH_DIGEST_ENTRY_IDS_HEADER:
+        ids = entries.order_by("id").values_list("id", flat=True)
+        headers["X-Followthrough-Entries"] = " ".join(str(pk) for pk in ids.iterator())
+    message = EmailMultiAlternatives(
+        content.subject,
+        content.text,
+        settings.DEFAULT_FROM_EMAIL,
+        [recipient.email],
+        connection=batch.mail_connection,
+        headers=headers,
+    )
+    message.attach_alternative(content.html, "text/html")
+    try:
+        if message.send() != 1:
+            raise NotAccepted("the mail backend sent the digest to nobody")
+    except (smtplib.SMTPException, OSError, NotAccepted) as exc:
+        return exc
+    Digest.objects.filter(pk=digest.pk).update(
+        subject=content.subject[:200], text=content.text, message_id=content.message_id
+    )
+    return None
 
 
 def _count_failure(recipient: User, scope: Q, exc: Exception, batch: Batch) -> None:

@@ -489,3 +489,14 @@ def test_two_workers_delivering_at_once_send_each_person_one_digest(
     people = OutboxEntry.objects.values("recipient").distinct().count()
     assert sent == len(mail.outbox) == people == Digest.objects.count()
     assert not OutboxEntry.objects.exclude(status="sent").exists()
+
+
+def test_an_owner_deactivated_while_a_delivery_run_is_under_way_is_not_written_to(
+    owed_today: list[Action], owner: User, police_lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_at_the_start = User.objects.in_bulk([owner.pk, police_lead.pk])
+    User.objects.filter(pk=owner.pk).update(is_active=False)
+    monkeypatch.setattr(User.objects, "in_bulk", lambda ids: read_at_the_start)
+    deliver_pending()
+    assert not any(m.to == [owner.email] for m in mail.outbox)
+    assert set(OutboxEntry.objects.filter(recipient=owner).values_list("status", flat=True)) == {"redirected"}
