@@ -5,6 +5,7 @@ Each test gets the workers' database afresh from a template, an empty Redis and 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ def services() -> Iterator[Services]:
         yield Services(postgres, redis, sink, workers)
     finally:
         workers.stop()
+        shutil.rmtree(workers.log_dir, ignore_errors=True)
         sink.destroy()
         redis.destroy()
         postgres.destroy()
