@@ -260,6 +260,9 @@ class KeysetPage(Generic[T]):
     items: list[T]
     has_next: bool
     has_previous: bool
+    # A page was asked for from a mark that is no item the viewer can see (or no id): this is the first
+    # page instead, and the page says so rather than silently showing another.
+    restarted: bool = False
 
     @property
     def next_after(self) -> int | None:
@@ -297,7 +300,8 @@ def keyset_page(
     found = actions_visible_to(user).filter(pk=mark).values_list(key, flat=True).first() if mark else None
     if mark is None or found is None:
         rows = _rows(actions, size + 1)
-        return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=False)
+        asked = any(str(params.get(name, "")) for name in ("after", "before"))
+        return KeysetPage(items=rows[:size], has_next=len(rows) > size, has_previous=False, restarted=asked)
     # Forward in the page order after the mark, or backward before it; ">= value" first so the index
     # range starts at the mark, then ties on the value broken by id.
     forward = after is not None

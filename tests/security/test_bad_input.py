@@ -381,3 +381,17 @@ def test_a_manager_searching_the_queue_for_an_absurd_owner_name_is_told_it_is_to
     export = client.get("/queue/export.xlsx", {"owner": name})
     # Back to the page with the filter's error, or a 400 for a link too long to send back (over 2,048).
     assert export.status_code in (302, 400)
+
+
+@pytest.mark.parametrize("mark", ["abc", "\u00b2", "-1", str(2**64), "theirs"])
+def test_a_lead_paging_the_queue_from_a_mark_that_is_not_theirs_is_told_this_is_the_first_page(
+    overdue: Action, police_lead: User, health_owner: User, manager: User, mark: str
+) -> None:
+    theirs = ActionFactory.create(owner=health_owner, due_on=TODAY - dt.timedelta(days=30))
+    value = str(theirs.pk) if mark == "theirs" else mark
+    client = client_for(police_lead)
+    for name in ("after", "before"):
+        page = client.get("/queue/", {name: value}).content.decode()
+        assert "does not start at an item you can see: this is the first page" in page
+        assert "Q1" in page  # the lead's own agency's queue, from its start
+    assert "does not start at" not in client.get("/queue/", {"after": str(overdue.pk)}).content.decode()
