@@ -38,6 +38,7 @@ from django.urls import reverse
 from workflows.calendar import WorkingCalendar
 from workflows.deadlines import due_in_words
 from workflows.owed import chaseable_for, chaseables
+from workflows.selectors import oversees_work
 
 from .models import ESCALATION_RULES, OutboxEntry, Rule
 
@@ -113,7 +114,7 @@ def _line(
     path = reverse(spec.url_name, args=[entry.item_id]) if spec else "/"
     return DigestLine(
         label=labels.get((entry.item_type_id, entry.item_id), f"{entry.item_type.model} {entry.item_id}"),
-        url=settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + path,
+        url=_absolute(path),
         due_on=entry.due_on,
         when=due_in_words(entry.due_on, today, calendar),
         rule=entry.get_rule_display(),
@@ -166,16 +167,18 @@ def _item_key() -> Concat:
     return Concat(Cast("item_type_id", CharField()), Value(":"), Cast("item_id", CharField()))
 
 
-def _summary(entries: QuerySet[OutboxEntry], *, rung: Case, max_lines: int) -> tuple[list[SummaryRow], int]:
+def _summary(
+    entries: QuerySet[OutboxEntry], *, rung: Case, max_lines: int, queue: str | None
+) -> tuple[list[SummaryRow], int]:
     """Items counted per agency and rung in SQL, most escalated and biggest first; rows past
-    ``max_lines`` are folded into one count for the unfiltered queue."""
+    ``max_lines`` are folded into one count. Each row links to the queue filtered to exactly its items,
+    or, for someone the queue is not for (``queue`` None), to My work, which lists what is theirs."""
     groups = (
         entries.annotate(in_agency=agency_of_item("pk"), agency_name=agency_of_item("name"), in_rung=rung)
         .values("in_agency", "agency_name", "in_rung")
         .annotate(items=Count(_item_key(), distinct=True))
         .order_by("-in_rung", "-items", "agency_name")
     )
-    queue = settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("queue")
     rows: list[SummaryRow] = []
     more = 0
     for group in groups:
@@ -188,10 +191,16 @@ def _summary(entries: QuerySet[OutboxEntry], *, rung: Case, max_lines: int) -> t
                 agency=group["agency_name"] or "No agency",
                 rung=group["in_rung"],
                 items=group["items"],
-                url=f"{queue}?{urlencode({**filters, 'escalation': group['in_rung']})}",
+                url=f"{queue}?{urlencode({**filters, 'escalation': group['in_rung']})}"
+                if queue
+                else _absolute(reverse("my-work")),
             )
         )
     return rows, more
+
+
+def _absolute(path: str) -> str:
+    return settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + path
 
 
 def message_id_for(recipient_id: int, count: int, low: int, high: int, total: int) -> str:
@@ -218,6 +227,7 @@ def digest_build(
     ``escalations_only``: the email of escalations sent straight away, for those who asked for it.
     """
     max_lines = settings.FOLLOWTHROUGH_DIGEST_MAX_LINES
+    queue = _absolute(reverse("queue")) if oversees_work(recipient) else None
     totals = entries.aggregate(
         entries=Count("id"),
         low=Min("id"),
@@ -233,7 +243,7 @@ def digest_build(
         more = 0
     else:
         sections = []
-        summary, more = _summary(entries, rung=rung, max_lines=max_lines)
+        summary, more = _summary(entries, rung=rung, max_lines=max_lines, queue=queue)
     items = f"{count} item{'s' if count != 1 else ''}"
     if escalations_only:
         subject = f"Followthrough: {items} escalated to you"
@@ -248,9 +258,9 @@ def digest_build(
         "summary_more": more,
         "count": count,
         "today": today,
-        "queue_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("queue"),
-        "settings_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("notifications"),
-        "home_url": settings.FOLLOWTHROUGH_BASE_URL.rstrip("/") + reverse("home"),
+        "queue_url": queue or _absolute(reverse("my-work")),
+        "settings_url": _absolute(reverse("notifications")),
+        "home_url": _absolute(reverse("home")),
     }
     return DigestContent(
         subject=subject,

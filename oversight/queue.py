@@ -25,6 +25,7 @@ from workflows.selectors import (
     actions_visible_to,
     agencies_open_to,
     agency_of_viewer,
+    oversees_work,
     sees_all_agencies,
     serving_theme,
 )
@@ -51,11 +52,8 @@ MAX_DAYS_OVERDUE = 36_500
 OWNER_SEARCH_MAX = 200
 
 
-def may_see_queue(user: Viewer) -> bool:
-    return bool(
-        user.is_authenticated
-        and (user.has_perm("workflows.view_all_agencies") or user.has_perm("workflows.view_agency_work"))
-    )
+# The queue is for those who answer for other people's work.
+may_see_queue = oversees_work
 
 
 def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:

@@ -43,6 +43,15 @@ def sees_all_agencies(user: Viewer) -> bool:
     return bool(user.is_authenticated and user.has_perm("workflows.view_all_agencies"))
 
 
+def oversees_work(user: Viewer) -> bool:
+    """Whether the user answers for other people's work (managers, executives, agency leads): the
+    overdue-remediation queue is theirs, and a digest too big to list sends them to it."""
+    return bool(
+        user.is_authenticated
+        and (user.has_perm("workflows.view_all_agencies") or user.has_perm("workflows.view_agency_work"))
+    )
+
+
 def agency_of_viewer(user: Viewer) -> int:
     """The viewer's agency, or 0 (no agency's id) for someone who works for none, so a filter on it
     matches nothing."""

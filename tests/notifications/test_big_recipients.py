@@ -195,3 +195,20 @@ def test_a_summary_link_opens_the_queue_with_exactly_the_items_it_counts(
     page = client.get(link.removeprefix(BASE)).content.decode()
     assert all(action.description in page for action in police_late)
     assert not any(action.description in page for action in health_late + police_recent)
+
+
+def test_an_owner_owed_more_than_they_can_read_is_sent_to_my_work_not_to_a_queue_they_may_not_open(
+    owner: User, police: Agency, settings: Settings
+) -> None:
+    settings.FOLLOWTHROUGH_DIGEST_MAX_LINES = 3
+    owe(owner, actions(5, police, owner, days_overdue=20), Rule.OVERDUE)
+
+    deliver_pending()
+
+    body = str(mail.outbox[0].body)
+    assert BASE + reverse("queue") not in body
+    assert BASE + reverse("my-work") in body
+    client = Client()
+    client.force_login(owner)
+    assert client.get(reverse("queue")).status_code == 403  # why the queue is no link for them
+    assert client.get(reverse("my-work")).status_code == 200
