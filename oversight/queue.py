@@ -52,13 +52,9 @@ MAX_DAYS_OVERDUE = 36_500
 OWNER_SEARCH_MAX = 200
 
 
-# The queue is for those who answer for other people's work.
-may_see_queue = oversees_work
-
-
 def _queue_scope(user: Viewer, today: dt.date) -> QuerySet[Action]:
     """Open actions at risk (Red or Amber by their due date)."""
-    if not may_see_queue(user):
+    if not oversees_work(user):
         raise PermissionDenied("The queue is for managers and agency leads")
     actions = actions_visible_to(user)
     if not sees_all_agencies(user):
@@ -350,7 +346,7 @@ def other_chased_items(user: Viewer, params: Any, *, today: dt.date) -> tuple[li
     """Every other chased item (returns, chronologies, clocks...) past due or due within the due-soon
     window, for the queue's second table: the viewer's scope and the queue's agency, owner, escalation
     and date filters applied; one query per kind (and one count), the most overdue first."""
-    if not may_see_queue(user):
+    if not oversees_work(user):
         raise PermissionDenied("The queue is for managers and agency leads")
     # The queue's own filter form reads the parameters, so junk in them is the form's error on the page
     # (a huge agency id was a server error here): only the fields that are valid are applied.

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from workflows.forms import PersonChoiceField
 from workflows.models import RAG
+from workflows.selectors import oversees_work
 from workflows.validators import id_from
 from workflows.views.auth import AuthenticatedHttpRequest
 from workflows.views.feedback import show_errors
@@ -32,14 +33,13 @@ from .queue import (
     SORTS,
     capped_count,
     keyset_page,
-    may_see_queue,
     other_chased_items,
     overdue_queue,
 )
 
 
 def _require_queue(request: AuthenticatedHttpRequest) -> None:
-    if not may_see_queue(request.user):
+    if not oversees_work(request.user):
         raise PermissionDenied("The queue is for managers and agency leads")
 
 
